@@ -99,14 +99,18 @@ func (b *Builder) Add(path string, e Entry) error {
 // mergeDir gives an existing directory the metadata of a new entry for it,
 // keeping an opaque marker that arrived first.
 func mergeDir(old, e Entry) Entry {
-	e.Flags = e.Flags | old.Flags&Opaque
+	opaque := (e.Flags | old.Flags) & Opaque
 	if e.Flags&Implicit != 0 && old.Flags&Implicit == 0 {
-		return old
+		e = old
 	}
+	e.Flags |= opaque
 	return e
 }
 
 func checkEntry(e *Entry) error {
+	if e.Flags&^(Whiteout|Opaque|Implicit) != 0 {
+		return fmt.Errorf("%w: unknown flags %#x", ErrConflict, uint16(e.Flags))
+	}
 	if e.Flags&Whiteout != 0 {
 		e.Mode, e.Size, e.Rdev, e.Digest, e.Linkname, e.Xattrs = TypeChar, 0, 0, Digest{}, "", nil
 		e.Flags = Whiteout
@@ -125,6 +129,9 @@ func checkEntry(e *Entry) error {
 			return fmt.Errorf("%w: bad symlink target", ErrConflict)
 		}
 		e.Size = int64(len(e.Linkname))
+		// Linux ignores a symlink's permission bits and always shows 0777;
+		// the index holds what the filesystem will show.
+		e.Mode = TypeLink | 0o777
 	case TypeDir, TypeChar, TypeBlock, TypeFifo, TypeSock:
 	default:
 		return fmt.Errorf("%w: unknown file type %o", ErrConflict, e.Mode&TypeMask)

@@ -62,6 +62,12 @@ func Decode(data []byte) (*Index, error) {
 	x.digs, p = data[p:p+ndig*digestSize], p+ndig*digestSize
 	x.xats, p = data[p:p+nx*xattrSize], p+nx*xattrSize
 	x.strs = data[p:]
+	for k := 0; k < len(x.digs); k += digestSize {
+		// An all-zero digest means "no content" to every reader.
+		if Digest(x.digs[k : k+digestSize]).IsZero() {
+			return nil, fmt.Errorf("%w: digest %d is zero", ErrCorrupt, k/digestSize)
+		}
+	}
 	if err := x.check(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
