@@ -1,0 +1,81 @@
+// Package depcheck holds the test that enforces the import rules of the
+// design (docs/architecture.md): which packages may import which.
+package depcheck
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/strata-engine/strata"
+
+// imports lists every package of the module with its direct imports
+// (test files included, so tests obey the rules too).
+func imports(t *testing.T) map[string][]string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-e", "-f", `{{.ImportPath}} {{join .Imports " "}} {{join .TestImports " "}} {{join .XTestImports " "}}`, module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	m := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		m[f[0]] = f[1:]
+	}
+	return m
+}
+
+func under(pkg, dir string) bool {
+	p := module + "/" + dir
+	return pkg == p || strings.HasPrefix(pkg, p+"/")
+}
+
+func TestImportRules(t *testing.T) {
+	rules := []struct {
+		name    string
+		applies func(pkg string) bool
+		banned  func(imp string) bool
+	}{
+		{"layers/index imports nothing of the project",
+			func(p string) bool { return under(p, "layers/index") },
+			func(i string) bool { return strings.HasPrefix(i, module+"/") }},
+		{"fs imports only layers/index of the project",
+			func(p string) bool { return under(p, "fs") },
+			func(i string) bool {
+				return strings.HasPrefix(i, module+"/") && !under(i, "layers/index") && !under(i, "fs")
+			}},
+		{"layers imports neither fs, runtime, build nor cli",
+			func(p string) bool { return under(p, "layers") },
+			func(i string) bool {
+				return under(i, "fs") || under(i, "runtime") || under(i, "build") || under(i, "cli")
+			}},
+		{"only cli imports cobra",
+			func(p string) bool { return !under(p, "cli") },
+			func(i string) bool { return strings.HasPrefix(i, "github.com/spf13/cobra") }},
+		{"go-fuse stays under fs",
+			func(p string) bool { return !under(p, "fs") },
+			func(i string) bool { return strings.HasPrefix(i, "github.com/hanwen/go-fuse") }},
+		{"nothing imports cli but the main package",
+			func(p string) bool { return !under(p, "cli") && !under(p, "cmd") },
+			func(i string) bool { return under(i, "cli") }},
+	}
+	all := imports(t)
+	if len(all) < 3 {
+		t.Fatalf("go list found %d packages, want the whole module", len(all))
+	}
+	for _, r := range rules {
+		t.Run(r.name, func(t *testing.T) {
+			for pkg, imps := range all {
+				if !r.applies(pkg) {
+					continue
+				}
+				for _, imp := range imps {
+					if r.banned(imp) {
+						t.Errorf("%s imports %s", pkg, imp)
+					}
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# make demo: makes a busybox image from Debian's busybox-static with strata
+# itself (no other engine, no network) and walks through the image commands.
+# It uses a store of its own under .demo/, made afresh on every run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+strata=${1:-bin/strata}
+demo=$PWD/.demo
+export STRATA_ROOT=$demo/root
+rm -rf "$demo" && mkdir -p "$demo"
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+show() { printf '$'; printf ' %q' "$@"; printf '\n'; "$@"; }
+
+step "A root filesystem around /bin/busybox (testdata/busybox)"
+go run ./testdata/busybox -o "$demo/busybox.tar"
+ls -l "$demo/busybox.tar"
+
+step "Import it as an image"
+show "$strata" import -m "busybox from Debian's busybox-static" -c 'CMD ["sh"]' "$demo/busybox.tar" busybox:latest
+show "$strata" images
+show "$strata" history busybox
+show "$strata" image inspect --format '{{.Id}} {{.Os}}/{{.Architecture}} layers={{len .RootFS.Layers}} cmd={{json .Config.Cmd}}' busybox
+
+step "Tags, save and load"
+show "$strata" tag busybox demo/busybox:1.0
+show "$strata" save -o "$demo/busybox-archive.tar" busybox:latest demo/busybox:1.0
+show "$strata" rmi demo/busybox:1.0 busybox:latest
+show "$strata" images
+show "$strata" load -i "$demo/busybox-archive.tar"
+show "$strata" images
+
+step "The store is an OCI image layout"
+if command -v skopeo >/dev/null; then
+  show skopeo inspect --format '{{.Digest}} {{.Layers}}' "oci:$STRATA_ROOT:busybox:latest"
+else
+  echo "(skopeo is not installed; make deps installs it)"
+fi
+
+step "A second image: a different layer, but with the same busybox inside"
+mkdir -p "$demo/extra/etc" && echo "Welcome to the demo" > "$demo/extra/etc/motd"
+cp "$demo/busybox.tar" "$demo/busybox-motd.tar"
+tar --append -f "$demo/busybox-motd.tar" -C "$demo/extra" --owner=0 --group=0 etc/motd
+show "$strata" import -c 'CMD ["sh"]' "$demo/busybox-motd.tar" busybox:motd
+show "$strata" images
+echo "Two layers hold the same files; the object store keeps each content once:"
+show "$strata" system df
+
+printf '\nThe demo store is %s; remove it with: rm -rf %s\n' "$STRATA_ROOT" "$demo"
