@@ -11,12 +11,14 @@ import (
 
 	"github.com/strata-engine/strata/build"
 	"github.com/strata-engine/strata/layers"
+	"github.com/strata-engine/strata/layers/archive"
 	"github.com/strata-engine/strata/layers/reference"
 )
 
 type importOptions struct {
-	changes []string
-	message string
+	changes     []string
+	message     string
+	compression string
 }
 
 func (a *app) newImportCommand() *cobra.Command {
@@ -39,6 +41,8 @@ func (a *app) newImportCommand() *cobra.Command {
 	f := c.Flags()
 	f.StringArrayVarP(&o.changes, "change", "c", nil, "Apply Dockerfile instruction to the created image")
 	f.StringVarP(&o.message, "message", "m", "", "Set commit message for imported image")
+	// Not a Docker flag: podman's name for the same choice.
+	f.StringVar(&o.compression, "compression-format", "gzip", "Compress the new layer with gzip or zstd")
 	return c
 }
 
@@ -50,6 +54,14 @@ func (a *app) runImport(ctx context.Context, o importOptions, src, ref string) e
 		return fmt.Errorf("import %s: importing from a URL is not supported; download the file and import it", src)
 	}
 	opts := layers.ImportOptions{Message: o.message, Source: src}
+	switch o.compression {
+	case "gzip":
+		opts.Compression = archive.Gzip
+	case "zstd":
+		opts.Compression = archive.Zstd
+	default:
+		return fmt.Errorf("invalid compression format %q: use gzip or zstd", o.compression)
+	}
 	if ref != "" {
 		if _, err := reference.Parse(ref); err != nil {
 			return err

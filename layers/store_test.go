@@ -549,3 +549,37 @@ func TestImageJSONIsOCI(t *testing.T) {
 	}
 	_ = io.EOF
 }
+
+func TestLoadCorruptBlobChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	src := newStore(t)
+	img := importTar(t, src, mktar(t, baseFiles...), "busybox")
+	var buf bytes.Buffer
+	if err := src.Save(ctx, &buf, []string{"busybox"}, tarball.OCIArchive); err != nil {
+		t.Fatal(err)
+	}
+	// Flip one byte in the middle of the layer blob's gzip stream.
+	arch := buf.Bytes()
+	layer := img.Manifest.Layers[0]
+	blob, err := os.ReadFile(src.blobPath(layer.Digest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := bytes.Index(arch, blob)
+	if at < 0 {
+		t.Fatal("layer blob not found in the archive")
+	}
+	for _, off := range []int{len(blob) / 2, len(blob) - 3} {
+		bad := bytes.Clone(arch)
+		bad[at+off] ^= 0x55
+		dst := newStore(t)
+		importTar(t, dst, mktar(t, tfile{name: "other", body: "x"}), "other")
+		before := snapshot(t, dst)
+		if _, err := dst.Load(ctx, bytes.NewReader(bad)); err == nil {
+			t.Fatalf("byte %d flipped: load succeeded", off)
+		}
+		if after := snapshot(t, dst); after != before {
+			t.Errorf("byte %d flipped: store changed:\n%s\n---\n%s", off, before, after)
+		}
+	}
+}

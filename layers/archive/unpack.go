@@ -2,12 +2,9 @@ package archive
 
 import (
 	"archive/tar"
-	"bufio"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"math"
 	"sort"
@@ -73,11 +70,9 @@ func Unpack(ctx context.Context, r io.Reader, sink Sink, opts Options) (*Result,
 		sink: sink,
 		opts: opts,
 		b:    index.NewBuilder(),
-		hr:   hashReader{r: r, h: sha256.New()},
+		dr:   newDiffIDReader(r),
 	}
-	// The hash sees the stream in large reads below the buffer, not in the
-	// 512-byte pieces tar asks for.
-	u.br = bufio.NewReaderSize(&u.hr, 256<<10)
+	defer u.dr.close()
 	res, err := u.run(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("unpack layer: %w", err)
@@ -89,8 +84,7 @@ type unpacker struct {
 	sink      Sink
 	opts      Options
 	b         *index.Builder
-	hr        hashReader
-	br        *bufio.Reader
+	dr        *diffIDReader
 	bw        blockWatcher
 	tr        *tar.Reader
 	file      fileReader
@@ -105,7 +99,7 @@ type whiteout struct {
 }
 
 func (u *unpacker) run(ctx context.Context) (*Result, error) {
-	u.bw.r = u.br
+	u.bw.r = u.dr
 	u.tr = tar.NewReader(&u.bw)
 	done := ctx.Done()
 	for {
@@ -130,7 +124,7 @@ func (u *unpacker) run(ctx context.Context) (*Result, error) {
 			return nil, err
 		}
 	}
-	if u.hr.n == 0 {
+	if u.dr.n == 0 {
 		return nil, fmt.Errorf("%w: empty stream", ErrInvalidLayer)
 	}
 	if !u.bw.zero() {
@@ -155,7 +149,7 @@ func (u *unpacker) run(ctx context.Context) (*Result, error) {
 	}
 	// The DiffID covers the padding tar writers add after the end of
 	// archive blocks, so read to the real end.
-	if _, err := io.Copy(io.Discard, u.br); err != nil {
+	if _, err := io.Copy(io.Discard, u.dr); err != nil {
 		return nil, u.streamError("", err)
 	}
 	x, err := u.b.Build()
@@ -163,7 +157,7 @@ func (u *unpacker) run(ctx context.Context) (*Result, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidLayer, err)
 	}
 	u.res.Index = x
-	u.res.DiffID = digest.NewDigestFromBytes(digest.SHA256, u.hr.h.Sum(nil))
+	u.res.DiffID = digest.NewDigestFromBytes(digest.SHA256, u.dr.sum())
 	return &u.res, nil
 }
 
@@ -179,7 +173,7 @@ func (u *unpacker) streamError(name string, err error) error {
 		return err // from the decompressor
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("%w: truncated%s: %w", ErrInvalidLayer, at, err)
-	case u.hr.err != nil && errors.Is(err, u.hr.err):
+	case u.dr.srcErr != nil && errors.Is(err, u.dr.srcErr):
 		return err
 	}
 	return fmt.Errorf("%w: bad tar%s: %w", ErrInvalidLayer, at, err)
@@ -362,24 +356,6 @@ func xattrs(recs map[string]string) []index.Xattr {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
-}
-
-// hashReader hashes everything read through it, for the DiffID.
-type hashReader struct {
-	r   io.Reader
-	h   hash.Hash
-	n   int64
-	err error // the first error other than EOF from r
-}
-
-func (h *hashReader) Read(p []byte) (int, error) {
-	n, err := h.r.Read(p)
-	h.h.Write(p[:n])
-	h.n += int64(n)
-	if err != nil && err != io.EOF && h.err == nil {
-		h.err = err
-	}
-	return n, err
 }
 
 // blockWatcher sits between archive/tar and the stream and keeps a copy of
