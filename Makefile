@@ -8,12 +8,15 @@ DEB_PACKAGES := busybox-static skopeo umoci fuse3 fuse-overlayfs debootstrap att
 
 .PHONY: build install test demo bench fuzz lint deps help
 
-build: ## build bin/strata
+build: ## build bin/strata (and the bin/strata-fs link)
 	$(GO) build -o $(BIN) ./cmd/strata
+	ln -sf strata bin/strata-fs
 
-install: build ## install strata and strata-fs into $(PREFIX)/bin
+install: build ## install strata and strata-fs into $(PREFIX)/bin (and the mount -t fuse.strata-fs helper)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/strata
 	ln -sf strata $(DESTDIR)$(PREFIX)/bin/strata-fs
+	install -d $(DESTDIR)/sbin
+	ln -sf $(PREFIX)/bin/strata $(DESTDIR)/sbin/mount.fuse.strata-fs
 
 test: lint ## the full test suite, as CI runs it (race detector on)
 	$(GO) test -race -timeout 20m -count=1 ./...

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -32,6 +33,9 @@ var version = "0.0.0-dev"
 // Main runs the command line given in args (args[0] is the program name)
 // and returns the process exit status.
 func Main(args []string) int {
+	if fsNames[filepath.Base(args[0])] {
+		return fsMain(args[1:], os.Stdout, os.Stderr)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a := &app{
@@ -153,6 +157,8 @@ func (a *app) commands() []func() *cobra.Command {
 		a.newImportCommand,
 		a.newInspectCommand,
 		a.newLoadCommand,
+		a.newMountCommand,
+		a.newUmountCommand,
 		a.newRmiCommand,
 		a.newSaveCommand,
 		a.newTagCommand,

@@ -21,7 +21,8 @@ import (
 // run "strata …" as a real process, with real exit statuses and streams.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"strata": func() { os.Exit(Main(os.Args)) },
+		"strata":    func() { os.Exit(Main(os.Args)) },
+		"strata-fs": func() { os.Exit(Main(os.Args)) },
 	})
 }
 

@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/strata-engine/strata/fs"
+)
+
+// fsNames are the names under which the binary behaves as strata-fs: the
+// fuse-overlayfs-compatible union filesystem (`make install` links them).
+// mount.fuse.strata-fs is what mount(8) runs for `mount -t fuse.strata-fs`.
+var fsNames = map[string]bool{"strata-fs": true, "mount.fuse.strata-fs": true}
+
+const fsUsage = `Usage: strata-fs [-f] [-d] -o lowerdir=DIR[:DIR...][,upperdir=DIR,workdir=DIR][,OPTION...] MOUNTPOINT
+       strata-fs SOURCE MOUNTPOINT -o OPTIONS      (the form mount -t fuse.strata-fs uses)
+
+A union filesystem compatible with fuse-overlayfs. Lower directories are given
+top first; without upperdir the mount is read-only. Options besides those are
+fuse-overlayfs's (volatile, fsync=0, timeout=SECONDS, fsname=NAME,
+allow_other, debug) and strata's own (nopassthrough); generic mount options
+(rw, dev, suid, exec, ...) are accepted. Unmount with fusermount3 -u or umount.
+
+  -f   stay in the foreground
+  -d   log every request (implies -f)
+  -o   options, may be repeated
+`
+
+// fsMain runs strata-fs with args (without the program name).
+func fsMain(args []string, stdout, stderr io.Writer) int {
+	var (
+		opts                []string
+		pos                 []string
+		foreground, verbose bool
+	)
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "-h" || a == "--help":
+			fmt.Fprint(stdout, fsUsage)
+			return 0
+		case a == "-V" || a == "--version":
+			fmt.Fprintln(stdout, "strata-fs", version)
+			return 0
+		case a == "-f":
+			foreground = true
+		case a == "-d" || a == "--debug":
+			verbose, foreground = true, true
+		case a == "-s":
+			// fuse's single-threaded flag: the server is safe either way.
+		case a == "-o":
+			if i+1 >= len(args) {
+				fmt.Fprint(stderr, "strata-fs: -o needs a value\n\n"+fsUsage)
+				return 1
+			}
+			i++
+			opts = append(opts, args[i])
+		case strings.HasPrefix(a, "-o"):
+			opts = append(opts, a[2:])
+		case strings.HasPrefix(a, "-") && a != "-":
+			fmt.Fprintf(stderr, "strata-fs: unknown option %s\n\n%s", a, fsUsage)
+			return 1
+		default:
+			pos = append(pos, a)
+		}
+	}
+	var source, mnt string
+	switch len(pos) {
+	case 1:
+		mnt = pos[0]
+	case 2:
+		source, mnt = pos[0], pos[1]
+	default:
+		fmt.Fprint(stderr, "strata-fs: want a mount point\n\n"+fsUsage)
+		return 1
+	}
+	o, err := fs.ParseOverlayOptions(strings.Join(opts, ","))
+	if err != nil {
+		fmt.Fprintln(stderr, "strata-fs:", err)
+		return 1
+	}
+	if len(o.Lowers) == 0 {
+		fmt.Fprint(stderr, "strata-fs: no lowerdir given\n\n"+fsUsage)
+		return 1
+	}
+	o.Debug = o.Debug || verbose
+	if o.FsName == "" && source != "" && source != "none" {
+		o.FsName = source
+	}
+	mnt, err = filepath.Abs(mnt)
+	if err != nil {
+		fmt.Fprintln(stderr, "strata-fs:", err)
+		return 1
+	}
+	return serveMount(stderr, foreground, func() (mountServer, error) {
+		return fs.Mount(context.Background(), mnt, o)
+	})
+}
