@@ -107,7 +107,12 @@ func serveDaemon(mount func() (mountServer, error)) int {
 	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
 	go func() {
 		<-sig
-		srv.Unmount()
+		if srv.Unmount() != nil {
+			// The mount is busy, or lives on in a mount namespace that
+			// copied it: leave rather than linger; the kernel fails
+			// further requests (ENOTCONN) and umount -l clears it.
+			os.Exit(1)
+		}
 	}()
 	srv.Wait()
 	return 0

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/strata-engine/strata/fs"
@@ -96,6 +98,39 @@ func fsMain(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return serveMount(stderr, foreground, func() (mountServer, error) {
-		return fs.Mount(context.Background(), mnt, o)
+		srv, err := fs.Mount(context.Background(), mnt, o)
+		if err != nil {
+			return nil, err
+		}
+		return profiled(srv), nil
 	})
+}
+
+// profiled writes a CPU profile of the server's life to the file named by
+// $STRATA_CPUPROFILE, when set: how the filesystem's costs are found.
+func profiled(srv mountServer) mountServer {
+	path := os.Getenv("STRATA_CPUPROFILE")
+	if path == "" {
+		return srv
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return srv
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return srv
+	}
+	return &profiledServer{mountServer: srv, f: f}
+}
+
+type profiledServer struct {
+	mountServer
+	f *os.File
+}
+
+func (p *profiledServer) Wait() {
+	p.mountServer.Wait()
+	pprof.StopCPUProfile()
+	p.f.Close()
 }
