@@ -51,9 +51,9 @@ func TestWriteDiff(t *testing.T) {
 		os.WriteFile(p("etc/passwd"), []byte("root:x:0:0\nuser:x:1:1\n"), 0o644), // copy-up with data
 		os.Chmod(p("usr/bin/tool"), 0o700),                                       // metadata-only copy-up
 		os.Chown(p("home/notes"), 2000, 2000),
-		os.Remove(p("etc/shadow")),        // whiteout
-		os.RemoveAll(p("usr/share")),      // whiteout of a lower tree
-		os.RemoveAll(p("var/cache")),      // then made again: opaque
+		os.Remove(p("etc/shadow")),   // whiteout
+		os.RemoveAll(p("usr/share")), // whiteout of a lower tree
+		os.RemoveAll(p("var/cache")), // then made again: opaque
 		os.MkdirAll(p("var/cache/fresh"), 0o755),
 		os.Mkdir(p("newdir"), 0o750),
 		os.Symlink("../etc/passwd", p("newdir/link")),
