@@ -32,6 +32,7 @@ type diffIDReader struct {
 	work   chan []byte
 	done   chan struct{} // one per chunk hashed; buffered so the hasher never waits
 	exited chan struct{}
+	closed bool
 }
 
 const diffIDChunk = 256 << 10
@@ -46,13 +47,14 @@ func newDiffIDReader(r io.Reader) *diffIDReader {
 	}
 	d.bufs[0] = make([]byte, diffIDChunk)
 	d.bufs[1] = make([]byte, diffIDChunk)
-	go d.hash()
+	go d.hash(d.work)
 	return d
 }
 
-func (d *diffIDReader) hash() {
+// hash gets its channel as an argument: close may run before it starts.
+func (d *diffIDReader) hash(work <-chan []byte) {
 	defer close(d.exited)
-	for chunk := range d.work {
+	for chunk := range work {
 		d.h.Write(chunk)
 		d.done <- struct{}{}
 	}
@@ -111,9 +113,9 @@ func (d *diffIDReader) sum() []byte {
 // close stops the hasher and waits for it to exit. It may be called more
 // than once.
 func (d *diffIDReader) close() {
-	if d.work != nil {
+	if !d.closed {
+		d.closed = true
 		close(d.work)
-		d.work = nil
 		<-d.exited
 	}
 }

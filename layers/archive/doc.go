@@ -1,6 +1,7 @@
 // Package archive reads and writes layer tar streams: it detects and undoes
 // their compression (compress.go), turns an uncompressed layer into an
-// index plus objects in the object store (unpack.go), and turns an index
+// index plus objects in the object store (unpack.go, hashing the stream
+// for its DiffID on a second goroutine: diffid.go), and turns an index
 // back into a layer tar (write.go).
 //
 // Unpacking never touches the filesystem. Ownership, modes, device numbers,
