@@ -18,8 +18,9 @@ install: build ## install strata and strata-fs into $(PREFIX)/bin (and the mount
 	install -d $(DESTDIR)/sbin
 	ln -sf $(PREFIX)/bin/strata $(DESTDIR)/sbin/mount.fuse.strata-fs
 
-test: lint ## the full test suite, as CI runs it (race detector on)
+test: lint ## the full test suite, as CI runs it (race detector on; the filesystem also on one CPU)
 	$(GO) test -race -timeout 20m -count=1 ./...
+	GOMAXPROCS=1 $(GO) test -timeout 10m -count=1 ./fs/...
 
 demo: deps build ## build a busybox image from Debian's busybox-static and show it off
 	./scripts/demo.sh $(BIN)
