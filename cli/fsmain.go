@@ -2,12 +2,14 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
+	"time"
 
 	"github.com/strata-engine/strata/fs"
 )
@@ -98,12 +100,27 @@ func fsMain(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return serveMount(stderr, foreground, func() (mountServer, error) {
-		srv, err := fs.Mount(context.Background(), mnt, o)
+		srv, err := mountRetry(mnt, o)
 		if err != nil {
 			return nil, err
 		}
 		return profiled(srv), nil
 	})
+}
+
+// mountRetry mounts, waiting up to a few seconds for the upper and work
+// directories while another server still holds them: the daemon of a
+// mount that was just unmounted (fusermount3 -u returns before that
+// daemon has exited) lets go of them a moment later.
+func mountRetry(mnt string, o fs.Options) (*fs.Server, error) {
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		srv, err := fs.Mount(context.Background(), mnt, o)
+		if !errors.Is(err, fs.ErrInUse) || time.Now().After(deadline) {
+			return srv, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // profiled writes a CPU profile of the server's life to the file named by
