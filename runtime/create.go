@@ -1,0 +1,267 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	"github.com/strata-engine/strata/runtime/spec"
+)
+
+// CreateOptions describe a container, as `docker create` takes them.
+type CreateOptions struct {
+	// Image names the image (reference, id or unique id prefix).
+	// RootfsDir instead uses a plain directory as the root, in place.
+	Image     string
+	RootfsDir string
+
+	Name string
+	// Entrypoint, when not nil, replaces the image's (and then the
+	// image's Cmd is dropped, as with --entrypoint). Cmd, when not nil,
+	// replaces the image's Cmd.
+	Entrypoint []string
+	Cmd        []string
+	Env        []string // KEY=VALUE, over the image's
+	Tty        bool
+	OpenStdin  bool
+	WorkingDir string
+	User       string
+	Hostname   string
+	Mounts     []Mount
+	ReadOnly   bool
+	// NetworkMode is "none" (the default: a private network namespace
+	// with only loopback) or "host".
+	NetworkMode string
+	AutoRemove  bool
+	Labels      map[string]string
+}
+
+// imageConfig is what a container inherits from its image.
+type imageConfig struct {
+	id                  string
+	entrypoint, cmd     []string
+	env                 []string
+	workingDir, user    string
+	stopSignal, imgName string
+}
+
+func (r *Runtime) imageConfig(ctx context.Context, ref string) (*imageConfig, error) {
+	if r.store == nil {
+		return nil, errors.New("no image store")
+	}
+	img, err := r.store.ResolveImage(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	c := img.Config.Config
+	return &imageConfig{
+		id: img.ID.String(), entrypoint: c.Entrypoint, cmd: c.Cmd, env: c.Env,
+		workingDir: c.WorkingDir, user: c.User, stopSignal: c.StopSignal, imgName: ref,
+	}, nil
+}
+
+// Create records a new container; it does not start it.
+func (r *Runtime) Create(ctx context.Context, opts CreateOptions) (*Container, error) {
+	img := &imageConfig{}
+	switch {
+	case opts.Image != "" && opts.RootfsDir != "":
+		return nil, errors.New("create: both an image and a root directory given")
+	case opts.Image != "":
+		var err error
+		if img, err = r.imageConfig(ctx, opts.Image); err != nil {
+			return nil, err
+		}
+	case opts.RootfsDir != "":
+		if !filepath.IsAbs(opts.RootfsDir) {
+			return nil, fmt.Errorf("create: root directory %q is not absolute", opts.RootfsDir)
+		}
+	default:
+		return nil, errors.New("create: no image given")
+	}
+	if opts.NetworkMode == "" {
+		opts.NetworkMode = "none"
+	}
+	if opts.NetworkMode != "none" && opts.NetworkMode != "host" {
+		return nil, fmt.Errorf("create: network mode %q is not supported (none, host)", opts.NetworkMode)
+	}
+	for _, m := range opts.Mounts {
+		if !filepath.IsAbs(m.Source) || !strings.HasPrefix(m.Destination, "/") {
+			return nil, fmt.Errorf("create: invalid mount %s:%s: paths must be absolute", m.Source, m.Destination)
+		}
+	}
+	if opts.Name != "" && !validName.MatchString(opts.Name) {
+		return nil, fmt.Errorf("create: invalid container name %q, only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", opts.Name)
+	}
+
+	id, err := newID()
+	if err != nil {
+		return nil, err
+	}
+	args := img.cmd
+	entry := img.entrypoint
+	if opts.Entrypoint != nil {
+		entry, args = opts.Entrypoint, nil
+	}
+	if opts.Cmd != nil {
+		args = opts.Cmd
+	}
+	hostname := opts.Hostname
+	if hostname == "" {
+		hostname = id[:12]
+		if opts.NetworkMode == "host" {
+			hostname, _ = os.Hostname()
+		}
+	}
+	cfg := spec.Config{
+		ID: id, Created: time.Now().UTC(),
+		Image: opts.Image, ImageID: img.id, RootfsDir: opts.RootfsDir,
+		Entrypoint: opts.Entrypoint, Cmd: opts.Cmd,
+		Process: spec.Process{
+			Args: append(append([]string(nil), entry...), args...),
+			Env:  containerEnv(img.env, opts.Env, hostname, opts.Tty),
+			Cwd:  firstOf(opts.WorkingDir, img.workingDir, "/"),
+			User: firstOf(opts.User, img.user),
+			Tty:  opts.Tty,
+		},
+		Hostname: hostname, OpenStdin: opts.OpenStdin, Mounts: opts.Mounts,
+		ReadOnly: opts.ReadOnly, NetworkMode: opts.NetworkMode, AutoRemove: opts.AutoRemove,
+		StopSignal: img.stopSignal, Labels: opts.Labels,
+	}
+	if len(cfg.Process.Args) == 0 {
+		return nil, errors.New("create: no command specified")
+	}
+
+	unlock, err := r.storeLock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	taken, err := r.names()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Name != "" {
+		if other, ok := taken[opts.Name]; ok {
+			return nil, fmt.Errorf("%w: the container name %q is already in use by container %q", ErrNameInUse, "/"+opts.Name, other)
+		}
+		cfg.Name = opts.Name
+	} else {
+		used := make(map[string]bool, len(taken))
+		for n := range taken {
+			used[n] = true
+		}
+		cfg.Name = generateName(used)
+	}
+	c := &Container{Config: cfg, State: spec.State{Status: spec.Created}}
+	if err := r.writeNew(c); err != nil {
+		os.RemoveAll(r.dir(id))
+		return nil, err
+	}
+	if cfg.ImageID != "" {
+		if err := r.store.Hold(id, img.digest()); err != nil {
+			os.RemoveAll(r.dir(id))
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// writeNew lays out a new container directory. config.json comes last:
+// a directory without it is not a container (a crash mid-create).
+func (r *Runtime) writeNew(c *Container) error {
+	dir := r.dir(c.Config.ID)
+	if err := os.MkdirAll(dir, 0o711); err != nil {
+		return err
+	}
+	if c.Config.RootfsDir == "" {
+		for _, d := range []string{spec.RootfsDir, spec.UpperDir, spec.WorkDir} {
+			if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+				return err
+			}
+		}
+	}
+	hosts, resolv := etcFiles(c.Config.NetworkMode == "host")
+	for name, data := range map[string][]byte{
+		spec.HostsFile: hosts, spec.ResolvConf: resolv, spec.HostnameF: []byte(c.Config.Hostname + "\n"),
+	} {
+		if err := spec.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return err
+		}
+	}
+	if err := spec.WriteJSON(filepath.Join(dir, spec.StateFile), &c.State); err != nil {
+		return err
+	}
+	return spec.WriteJSON(filepath.Join(dir, spec.ConfigFile), &c.Config)
+}
+
+// etcFiles returns /etc/hosts and /etc/resolv.conf for a container. With
+// the host's network it sees the host's files; without a network, only
+// loopback names, and the host's resolv.conf minus loopback servers, as
+// Docker writes them (a resolver on the host's 127.0.0.1 is unreachable).
+func etcFiles(hostNet bool) (hosts, resolv []byte) {
+	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
+	if hostNet {
+		hosts, _ = os.ReadFile("/etc/hosts")
+		return hosts, hostResolv
+	}
+	hosts = []byte("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
+		"fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n")
+	var out bytes.Buffer
+	for _, line := range strings.SplitAfter(string(hostResolv), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "nameserver" && (strings.HasPrefix(f[1], "127.") || f[1] == "::1") {
+			continue
+		}
+		out.WriteString(line)
+	}
+	return hosts, out.Bytes()
+}
+
+// containerEnv merges the image's environment with the user's (the user
+// wins, key by key) and adds what Docker adds: PATH when missing,
+// HOSTNAME, and TERM=xterm with a terminal.
+func containerEnv(image, user []string, hostname string, tty bool) []string {
+	defaults := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=" + hostname}
+	if tty {
+		defaults = append(defaults, "TERM=xterm")
+	}
+	return mergeEnv(defaults, image, user)
+}
+
+// mergeEnv merges KEY=VALUE lists; a later list's value wins and keeps
+// the key's first position.
+func mergeEnv(lists ...[]string) []string {
+	var keys []string
+	vals := map[string]string{}
+	for _, l := range lists {
+		for _, kv := range l {
+			k, _, _ := strings.Cut(kv, "=")
+			if _, ok := vals[k]; !ok {
+				keys = append(keys, k)
+			}
+			vals[k] = kv
+		}
+	}
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = vals[k]
+	}
+	return out
+}
+
+func firstOf(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func (c *imageConfig) digest() digest.Digest { return digest.Digest(c.id) }

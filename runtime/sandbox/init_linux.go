@@ -1,0 +1,217 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"github.com/strata-engine/strata/runtime/spec"
+	"golang.org/x/sys/unix"
+)
+
+// forwarded are the signals Init passes on to the main command, as tini
+// does; the rest keep the kernel's pid-1 behaviour (ignored unless sent
+// from outside the namespace as SIGKILL or SIGSTOP).
+var forwarded = []os.Signal{
+	unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2,
+	unix.SIGWINCH, unix.SIGCONT, unix.SIGALRM, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU,
+}
+
+// proc is one command Init started. Its exit is reported only after its
+// start was: the reaper may see it die before start has sent OpStarted.
+type proc struct {
+	id      int
+	pid     int
+	mu      sync.Mutex
+	started bool
+	exited  bool
+	code    int
+}
+
+// forkJob asks the main thread to fork one command.
+type forkJob struct {
+	cmd  *command
+	pr   *proc
+	done chan error
+}
+
+type initState struct {
+	ctl      *Conn
+	mu       sync.Mutex // guards procs and mainPid; held across fork so a fast exit finds its entry
+	procs    map[int]*proc
+	mainPid  int
+	jobs     chan forkJob
+	mainDone chan int // the main command's exit code; Init exits with it
+}
+
+// Init is the entry point of the container's pid 1. It must run on the
+// main goroutine, locked to its thread (MaybeRunInit does that): that
+// thread is restricted to the container's privileges and forks every
+// command. Init never returns.
+func Init() {
+	ctl := NewConn(3)
+	unix.CloseOnExec(3)
+	m, files, err := ctl.Recv()
+	if err != nil || m.Op != OpSetup || m.Setup == nil || len(files) != 3 {
+		os.Exit(CodeSetup)
+	}
+	s := m.Setup
+	var console *os.File
+	if s.Process.Tty {
+		console = files[0]
+	}
+	err = setupRoot(s, console)
+	if err == nil {
+		err = restrict()
+	}
+	if err != nil {
+		ctl.Send(&Message{Op: OpFailed, ID: MainID, Code: CodeSetup, Error: err.Error()})
+		os.Exit(CodeSetup)
+	}
+	// Init is the host's binary living in the container; keep the
+	// container's processes out of /proc/1/exe and /proc/1/mem
+	// (CVE-2019-5736).
+	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+	in := &initState{ctl: ctl, procs: map[int]*proc{}, jobs: make(chan forkJob), mainDone: make(chan int, 2)}
+	sigs := make(chan os.Signal, 64)
+	signal.Notify(sigs, append([]os.Signal{unix.SIGCHLD}, forwarded...)...)
+	go in.signals(sigs)
+	go in.start(MainID, &s.Process, files)
+	go in.serve()
+	for {
+		select {
+		case j := <-in.jobs:
+			j.done <- in.fork(j)
+		case code := <-in.mainDone:
+			os.Exit(code)
+		}
+	}
+}
+
+// fork runs on the restricted main thread.
+func (in *initState) fork(j forkJob) error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	pid, err := syscall.ForkExec(j.cmd.path, j.cmd.argv, &j.cmd.attr)
+	if err != nil {
+		return err
+	}
+	j.pr.pid = pid
+	in.procs[pid] = j.pr
+	if j.pr.id == MainID {
+		in.mainPid = pid
+	}
+	return nil
+}
+
+func (in *initState) signals(sigs chan os.Signal) {
+	for sig := range sigs {
+		if sig == unix.SIGCHLD {
+			in.reap()
+			continue
+		}
+		in.mu.Lock()
+		pid := in.mainPid
+		in.mu.Unlock()
+		if pid > 0 {
+			unix.Kill(pid, sig.(syscall.Signal))
+		}
+	}
+}
+
+// start starts one command and reports it; files are closed afterwards so
+// that Init holds no end of the command's terminal or pipes.
+func (in *initState) start(id int, p *spec.Process, files []*os.File) {
+	pr := &proc{id: id}
+	cmd, err := prepare(p, files)
+	if err == nil {
+		j := forkJob{cmd: cmd, pr: pr, done: make(chan error, 1)}
+		in.jobs <- j
+		if err = <-j.done; err != nil {
+			err = execError(p.Args[0], err)
+		}
+	}
+	for _, f := range files {
+		f.Close()
+	}
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if err != nil {
+		var ee *ExecError
+		if !errors.As(err, &ee) {
+			ee = &ExecError{Code: CodeSetup, Msg: err.Error()}
+		}
+		in.ctl.Send(&Message{Op: OpFailed, ID: id, Code: ee.Code, Error: ee.Msg})
+		if id == MainID {
+			in.mainDone <- ee.Code
+		}
+		return
+	}
+	pr.started = true
+	in.ctl.Send(&Message{Op: OpStarted, ID: id, Pid: pr.pid})
+	if pr.exited {
+		in.reportExit(pr)
+	}
+}
+
+// reportExit sends pr's exit; pr.mu is held.
+func (in *initState) reportExit(pr *proc) {
+	in.ctl.Send(&Message{Op: OpExit, ID: pr.id, Code: pr.code})
+	if pr.id == MainID {
+		in.mainDone <- pr.code
+	}
+}
+
+// reap collects every exited child: ours, and the orphans that the kernel
+// hands to pid 1.
+func (in *initState) reap() {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || pid <= 0 {
+			return
+		}
+		in.mu.Lock()
+		pr := in.procs[pid]
+		delete(in.procs, pid)
+		in.mu.Unlock()
+		if pr == nil {
+			continue
+		}
+		pr.mu.Lock()
+		pr.exited = true
+		pr.code = exitCode(ws.Exited(), ws.ExitStatus(), int(ws.Signal()))
+		if pr.started {
+			in.reportExit(pr)
+		}
+		pr.mu.Unlock()
+	}
+}
+
+// serve handles the monitor's exec requests until the socket closes.
+func (in *initState) serve() {
+	for {
+		m, files, err := in.ctl.Recv()
+		if err != nil {
+			// The monitor is gone: nobody can use the container any
+			// more, and its root is going away with the monitor.
+			in.mainDone <- 137
+			return
+		}
+		if m.Op != OpExec || m.Process == nil || len(files) != 3 {
+			for _, f := range files {
+				f.Close()
+			}
+			in.ctl.Send(&Message{Op: OpFailed, ID: m.ID, Code: CodeSetup, Error: fmt.Sprintf("bad request %q", m.Op)})
+			continue
+		}
+		go in.start(m.ID, m.Process, files)
+	}
+}

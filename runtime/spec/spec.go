@@ -1,0 +1,93 @@
+// Package spec holds the data that the processes of a container share: what
+// to run (Config, in config.json), what happened (State, in state.json), and
+// how the re-executed binary is told which hidden entry point to run. It
+// imports nothing of the project, so the monitor, the container's init and
+// the API can all depend on it.
+package spec
+
+import (
+	"time"
+)
+
+// EntryEnv is the environment variable that makes the strata binary run one
+// of its hidden entry points instead of the CLI. It is set only on processes
+// the runtime starts itself and never reaches a container's command.
+const EntryEnv = "_STRATA_ENTRY"
+
+// The hidden entry points.
+const (
+	EntryMonitor = "monitor" // the per-container monitor (detached)
+	EntryUserns  = "userns"  // rootless: waits for newuidmap, then re-execs as the monitor
+	EntryInit    = "init"    // pid 1 of the container: sets up the root, starts commands
+)
+
+// Config is what a container runs; it never changes after create except
+// for the name.
+type Config struct {
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+
+	// Image is the reference the user gave, ImageID the image it resolved
+	// to. RootfsDir, when set, is a plain directory used as the root
+	// instead of an image (tests, and --rootfs style use).
+	Image     string `json:"image,omitempty"`
+	ImageID   string `json:"imageId,omitempty"`
+	RootfsDir string `json:"rootfsDir,omitempty"`
+
+	// Entrypoint and Cmd are as the user and the image gave them; Process
+	// is the merged result that is actually run.
+	Entrypoint []string `json:"entrypoint,omitempty"`
+	Cmd        []string `json:"cmd,omitempty"`
+	Process    Process  `json:"process"`
+
+	Hostname    string            `json:"hostname"`
+	OpenStdin   bool              `json:"openStdin,omitempty"`
+	Mounts      []Mount           `json:"mounts,omitempty"`
+	ReadOnly    bool              `json:"readOnly,omitempty"`
+	NetworkMode string            `json:"networkMode,omitempty"` // "none" (default) or "host"
+	AutoRemove  bool              `json:"autoRemove,omitempty"`
+	StopSignal  string            `json:"stopSignal,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+}
+
+// Process is one command to run inside a container: the container's main
+// process or an exec'd one.
+type Process struct {
+	Args []string `json:"args"`
+	Env  []string `json:"env"`
+	Cwd  string   `json:"cwd"`
+	// User is as docker takes it: name, uid, name:group or uid:gid,
+	// resolved inside the container's /etc/passwd and /etc/group.
+	User string `json:"user,omitempty"`
+	Tty  bool   `json:"tty,omitempty"`
+}
+
+// Mount is a bind mount of a host path into the container (-v).
+type Mount struct {
+	Source      string `json:"source"`
+	Destination string `json:"destination"`
+	ReadOnly    bool   `json:"readOnly,omitempty"`
+}
+
+// Status is a container's life stage.
+type Status string
+
+const (
+	Created Status = "created"
+	Running Status = "running"
+	Exited  Status = "exited"
+)
+
+// State is what happened to a container. The runtime writes it at create
+// and start, the monitor when the container exits.
+type State struct {
+	Status     Status    `json:"status"`
+	Pid        int       `json:"pid,omitempty"`        // host pid of the container's init
+	MonitorPid int       `json:"monitorPid,omitempty"` // host pid of the monitor
+	ExitCode   int       `json:"exitCode"`
+	Error      string    `json:"error,omitempty"`
+	StartedAt  time.Time `json:"startedAt,omitzero"`
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
+	OOMKilled  bool      `json:"oomKilled,omitempty"`
+}

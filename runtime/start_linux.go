@@ -1,0 +1,217 @@
+package runtime
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/strata-engine/strata/runtime/monitor"
+	"github.com/strata-engine/strata/runtime/sandbox"
+	"github.com/strata-engine/strata/runtime/spec"
+	"golang.org/x/sys/unix"
+)
+
+// Start starts a created or exited container and returns once its command
+// runs. A command that cannot start is a *StartError (125, 126, 127).
+// Starting a running container does nothing, as with Docker.
+func (r *Runtime) Start(ctx context.Context, ref string) error {
+	c, err := r.Inspect(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if c.State.Status == spec.Running {
+		return nil
+	}
+	ready, err := r.launch(ctx, c, false)
+	if err != nil {
+		return err
+	}
+	ready.Close()
+	return nil
+}
+
+// launch starts c's monitor and waits for its report. With hold, the
+// monitor keeps the container's output back until the returned
+// connection is closed, so that an attach made before that misses nothing.
+func (r *Runtime) launch(ctx context.Context, c *Container, hold bool) (*sandbox.Conn, error) {
+	dir := r.dir(c.Config.ID)
+	if c.State.Status == spec.Exited {
+		// The last run's monitor may still be finishing.
+		if err := spec.WaitMonitor(dir); err != nil {
+			return nil, err
+		}
+	}
+	ours, theirs, err := sandbox.Pair()
+	if err != nil {
+		return nil, err
+	}
+	logFile, err := os.OpenFile(filepath.Join(dir, spec.MonitorLog), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		ours.Close()
+		theirs.Close()
+		return nil, err
+	}
+	defer logFile.Close()
+	args := monitor.Args{StoreRoot: r.root, ID: c.Config.ID, Hold: hold}.Encode()
+	cmd := &exec.Cmd{
+		Path:       r.exe,
+		Args:       append([]string{"strata-monitor"}, args...),
+		Env:        append(os.Environ(), spec.EntryEnv+"="+spec.EntryMonitor),
+		Stdout:     logFile,
+		Stderr:     logFile,
+		ExtraFiles: []*os.File{theirs},
+		Dir:        "/",
+		SysProcAttr: &syscall.SysProcAttr{
+			// Its own session: the monitor outlives the CLI and its
+			// terminal. Its own mount namespace: see the package doc.
+			Setsid:     true,
+			Cloneflags: unix.CLONE_NEWNS,
+		},
+	}
+	var mapper func(pid int) error
+	if os.Geteuid() != 0 {
+		if mapper, err = rootless(cmd); err != nil {
+			ours.Close()
+			theirs.Close()
+			return nil, err
+		}
+	}
+	err = cmd.Start()
+	theirs.Close()
+	if err != nil {
+		ours.Close()
+		return nil, fmt.Errorf("start monitor: %w", err)
+	}
+	for _, f := range cmd.ExtraFiles[1:] {
+		f.Close()
+	}
+	go cmd.Wait() // reap it if we outlive it
+	if mapper != nil {
+		if err := mapper(cmd.Process.Pid); err != nil {
+			cmd.Process.Kill()
+			ours.Close()
+			return nil, err
+		}
+	}
+	m, _, err := ours.Recv()
+	if err != nil {
+		ours.Close()
+		return nil, fmt.Errorf("container monitor exited: %s", lastLine(filepath.Join(dir, spec.MonitorLog)))
+	}
+	if m.Op != sandbox.OpStarted {
+		ours.Close()
+		return nil, &StartError{Code: m.Code, Msg: m.Error}
+	}
+	return ours, nil
+}
+
+// rootless prepares cmd to start the monitor in a new user namespace in
+// which the caller is root. With /etc/subuid and /etc/subgid ranges and
+// newuidmap/newgidmap, the namespace also maps those ranges (so images
+// with other owners work): the child waits, unmapped, until the returned
+// mapper has run the setuid helpers, then re-executes itself as root of
+// the namespace. Otherwise the caller alone is mapped, which the kernel
+// lets us write directly.
+func rootless(cmd *exec.Cmd) (func(pid int) error, error) {
+	cmd.SysProcAttr.Cloneflags |= unix.CLONE_NEWUSER
+	uid, gid := os.Getuid(), os.Getgid()
+	subU, errU := subIDs("/etc/subuid", uid)
+	subG, errG := subIDs("/etc/subgid", uid)
+	newuidmap, errNU := exec.LookPath("newuidmap")
+	newgidmap, errNG := exec.LookPath("newgidmap")
+	if errU != nil || errG != nil || errNU != nil || errNG != nil {
+		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: uid, Size: 1}}
+		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: gid, Size: 1}}
+		cmd.SysProcAttr.GidMappingsEnableSetgroups = false
+		return nil, nil
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, r)
+	for i, kv := range cmd.Env {
+		if strings.HasPrefix(kv, spec.EntryEnv+"=") {
+			cmd.Env[i] = spec.EntryEnv + "=" + spec.EntryUserns
+		}
+	}
+	return func(pid int) error {
+		defer w.Close()
+		p := strconv.Itoa(pid)
+		for _, c := range []struct {
+			bin  string
+			id   int
+			subs [2]int
+		}{{newuidmap, uid, subU}, {newgidmap, gid, subG}} {
+			args := []string{p, "0", strconv.Itoa(c.id), "1", "1", strconv.Itoa(c.subs[0]), strconv.Itoa(c.subs[1])}
+			if out, err := exec.Command(c.bin, args...).CombinedOutput(); err != nil {
+				return fmt.Errorf("%s %s: %v: %s", filepath.Base(c.bin), strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+			}
+		}
+		_, err := w.Write([]byte{1})
+		return err
+	}, nil
+}
+
+// usernsRelease is the descriptor on which usernsStage waits.
+const usernsRelease = monitor.ReadyFd + 1
+
+// usernsStage runs in the fresh user namespace, unmapped and without
+// capabilities, until the parent has written the id maps; executing
+// ourselves again then makes us root of the namespace with every
+// capability in it, and we continue as the monitor.
+func usernsStage() {
+	var b [1]byte
+	if n, _ := unix.Read(usernsRelease, b[:]); n != 1 {
+		os.Exit(125)
+	}
+	unix.Close(usernsRelease)
+	env := append(os.Environ(), spec.EntryEnv+"="+spec.EntryMonitor)
+	err := unix.Exec("/proc/self/exe", append([]string{"strata-monitor"}, os.Args[1:]...), env)
+	fmt.Fprintf(os.Stderr, "re-exec monitor in user namespace: %v\n", err)
+	os.Exit(125)
+}
+
+// subIDs returns the first subordinate id range of uid in file.
+func subIDs(file string, uid int) ([2]int, error) {
+	names := map[string]bool{strconv.Itoa(uid): true}
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		names[u.Username] = true
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return [2]int{}, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		p := strings.Split(strings.TrimSpace(sc.Text()), ":")
+		if len(p) != 3 || !names[p[0]] {
+			continue
+		}
+		start, err1 := strconv.Atoi(p[1])
+		count, err2 := strconv.Atoi(p[2])
+		if err1 == nil && err2 == nil && count > 0 {
+			return [2]int{start, count}, nil
+		}
+	}
+	return [2]int{}, errors.New("no subordinate ids in " + file)
+}
+
+// lastLine returns the last non-empty line of a file, for errors.
+func lastLine(path string) string {
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) == 0 || lines[len(lines)-1] == "" {
+		return "no diagnostics in " + path
+	}
+	return lines[len(lines)-1]
+}
