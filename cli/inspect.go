@@ -11,6 +11,7 @@ import (
 
 	"github.com/strata-engine/strata/cli/format"
 	"github.com/strata-engine/strata/layers"
+	"github.com/strata-engine/strata/runtime"
 )
 
 // exitInspectTemplate is the status of inspect commands given a template
@@ -124,12 +125,12 @@ func (a *app) newInspectCommand() *cobra.Command {
 			default:
 				return fmt.Errorf(`unknown type: %q: must be one of "container", "image"`, typ)
 			}
-			s, err := a.store()
+			rt, s, err := a.runtime()
 			if err != nil {
 				return err
 			}
 			return a.inspect(fmtText, args, func(ref string) (any, error) {
-				return inspectObject(c.Context(), s, typ, ref)
+				return a.inspectObject(c.Context(), rt, s, typ, ref)
 			})
 		},
 	}
@@ -140,11 +141,14 @@ func (a *app) newInspectCommand() *cobra.Command {
 	return c
 }
 
-// inspectObject finds what ref names. Containers come first in Docker's
-// search; until strata has them, only images are found.
-func inspectObject(ctx context.Context, s *layers.Store, typ, ref string) (any, error) {
-	if typ == "container" {
-		return nil, &layers.NotFoundError{Kind: "container", Name: ref}
+// inspectObject finds what ref names: a container first, then an image,
+// in Docker's order.
+func (a *app) inspectObject(ctx context.Context, rt *runtime.Runtime, s *layers.Store, typ, ref string) (any, error) {
+	if typ != "image" {
+		obj, err := a.inspectContainer(ctx, rt, s, ref)
+		if err == nil || typ == "container" || !errors.Is(err, layers.ErrNotFound) {
+			return obj, err
+		}
 	}
 	img, err := s.ResolveImage(ctx, ref)
 	if err != nil {

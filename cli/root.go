@@ -146,22 +146,41 @@ func (a *app) newRootCommand() *cobra.Command {
 }
 
 // commands lists the constructors of the root's subcommands. As in
-// Docker, image commands exist both at the top level (images, rmi, tag…)
-// and under "image" (image ls, image rm, image tag…).
+// Docker, image and container commands exist both at the top level
+// (images, rmi, run, ps, rm…) and under "image" and "container" (image ls,
+// container ls, container rm…).
 func (a *app) commands() []func() *cobra.Command {
 	return []func() *cobra.Command{
+		a.newRunCommand,
+		a.newExecCommand,
+		a.newPsCommand,
 		a.newImagesCommand,
+		a.newContainerCommand,
 		a.newImageCommand,
 		a.newSystemCommand,
+		a.newAttachCommand,
+		a.newCommitCommand,
+		a.newCpCommand,
+		a.newCreateCommand,
+		a.newDiffCommand,
 		a.newHistoryCommand,
 		a.newImportCommand,
 		a.newInspectCommand,
+		a.newKillCommand,
 		a.newLoadCommand,
+		a.newLogsCommand,
 		a.newMountCommand,
 		a.newUmountCommand,
+		a.newRenameCommand,
+		a.newRestartCommand,
+		a.newRmCommand,
 		a.newRmiCommand,
 		a.newSaveCommand,
+		a.newStartCommand,
+		a.newStopCommand,
 		a.newTagCommand,
+		a.newTopCommand,
+		a.newWaitCommand,
 	}
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"archive/tar"
 	"compress/gzip"
+	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -15,16 +16,32 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/strata-engine/strata/layers"
+	"github.com/strata-engine/strata/runtime"
+	"github.com/strata-engine/strata/runtime/spec"
 )
 
 // TestMain lets the test binary stand in for the strata command: scripts
 // run "strata …" as a real process, with real exit statuses and streams.
 func TestMain(m *testing.M) {
+	// Containers' monitors, inits and exec stages are this binary,
+	// re-executed by the runtime.
+	if runtime.MaybeRunInit() {
+		return
+	}
+	// The pty tests run this binary as strata itself.
+	if os.Getenv(asStrataEnv) == "1" {
+		os.Exit(Main(append([]string{"strata"}, os.Args[1:]...)))
+	}
 	testscript.Main(m, map[string]func(){
 		"strata":    func() { os.Exit(Main(os.Args)) },
 		"strata-fs": func() { os.Exit(Main(os.Args)) },
 	})
 }
+
+// asStrataEnv makes the test binary run as the strata command.
+const asStrataEnv = "STRATA_TEST_AS_STRATA"
 
 // TestScript runs the scripts under testdata/script, one per command, named
 // after it (images.txtar, rmi_errors.txtar). Each script runs in parallel
@@ -38,7 +55,10 @@ func TestScript(t *testing.T) {
 		RequireExplicitExec: false,
 		RequireUniqueNames:  true,
 		Setup: func(env *testscript.Env) error {
-			env.Setenv("STRATA_ROOT", filepath.Join(env.WorkDir, ".strata"))
+			root := filepath.Join(env.WorkDir, ".strata")
+			env.Setenv("STRATA_ROOT", root)
+			// A script that fails half way leaves no container running.
+			env.Defer(func() { removeContainers(env.T(), root) })
 			// No terminal and no user configuration leak into scripts.
 			env.Setenv("HOME", filepath.Join(env.WorkDir, "home"))
 			env.Setenv("XDG_DATA_HOME", "")
@@ -202,6 +222,35 @@ func sharedPrefix(ts *testscript.TestScript, neg bool, args []string) {
 		seen[id[0]] = true
 	}
 	ts.Fatalf("no two ids share a first digit")
+}
+
+// removeContainers force-removes every container of the store at root.
+func removeContainers(t interface{ Log(...any) }, root string) {
+	if _, err := os.Stat(filepath.Join(root, "containers")); err != nil {
+		return
+	}
+	s, err := layers.Open(root)
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	rt := runtime.New(root, s)
+	ctrs, err := rt.List(context.Background(), true)
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	for _, c := range ctrs {
+		err := rt.Remove(context.Background(), c.ID(), true)
+		if errors.Is(err, runtime.ErrRunning) {
+			// Killed, its monitor still unmounting: wait for it.
+			spec.WaitMonitor(filepath.Join(root, "containers", c.ID()))
+			err = rt.Remove(context.Background(), c.ID(), true)
+		}
+		if err != nil {
+			t.Log("remove leftover container:", err)
+		}
+	}
 }
 
 type unknownCondition struct{ name string }

@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strconv"
+	"strings"
 
 	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
@@ -11,6 +13,8 @@ import (
 	"github.com/strata-engine/strata/cli/format"
 	"github.com/strata-engine/strata/layers"
 	"github.com/strata-engine/strata/layers/reference"
+	"github.com/strata-engine/strata/runtime"
+	"github.com/strata-engine/strata/runtime/spec"
 )
 
 const dfTable = "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}"
@@ -70,10 +74,14 @@ func (a *app) runSystemDf(ctx context.Context, o dfOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.verbose {
-		return a.dfVerbose(u, o.format)
+	cu, err := a.containerUsage(ctx, s)
+	if err != nil {
+		return err
 	}
-	return format.List(a.out, listFormat(o.format, dfTable, false), dfHeaders, dfRows(u))
+	if o.verbose {
+		return a.dfVerbose(u, cu, o.format)
+	}
+	return format.List(a.out, listFormat(o.format, dfTable, false), dfHeaders, dfRows(u, cu))
 }
 
 // reclaimable is Docker's "SIZE (PERCENT%)" of what could be freed.
@@ -84,7 +92,48 @@ func reclaimable(n, total int64) string {
 	return totalSize(n)
 }
 
-func dfRows(u *layers.Usage) []dfRow {
+// containerUsage is the containers' share of "system df": each
+// container and the bytes of its writable layer.
+type containerUsage struct {
+	ctrs  []*runtime.Container
+	sizes []int64
+}
+
+func (a *app) containerUsage(ctx context.Context, s *layers.Store) (*containerUsage, error) {
+	ctrs, err := runtime.New(a.root, s).List(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	cu := &containerUsage{ctrs: ctrs}
+	for _, c := range ctrs {
+		cu.sizes = append(cu.sizes, dirSize(filepath.Join(a.containerDir(c.ID()), spec.UpperDir)))
+	}
+	return cu, nil
+}
+
+// row is the Containers line: all of them, the running ones, their
+// writable layers' bytes, and those of the stopped ones, which prune frees.
+func (cu *containerUsage) row() dfRow {
+	var active int
+	var total, free int64
+	for i, c := range cu.ctrs {
+		total += cu.sizes[i]
+		if c.State.Status == runtime.Running {
+			active++
+		} else {
+			free += cu.sizes[i]
+		}
+	}
+	return dfRow{
+		Type:        "Containers",
+		TotalCount:  strconv.Itoa(len(cu.ctrs)),
+		Active:      strconv.Itoa(active),
+		Size:        totalSize(total),
+		Reclaimable: reclaimable(free, total),
+	}
+}
+
+func dfRows(u *layers.Usage, cu *containerUsage) []dfRow {
 	active := 0
 	for _, iu := range u.Images {
 		if iu.Holders > 0 {
@@ -92,8 +141,8 @@ func dfRows(u *layers.Usage) []dfRow {
 		}
 	}
 	empty := dfRow{TotalCount: "0", Active: "0", Size: "0B", Reclaimable: "0B"}
-	containers, volumes, cache := empty, empty, empty
-	containers.Type, volumes.Type, cache.Type = "Containers", "Local Volumes", "Build Cache"
+	containers, volumes, cache := cu.row(), empty, empty
+	volumes.Type, cache.Type = "Local Volumes", "Build Cache"
 
 	saved := u.Saved()
 	savedSize := totalSize(saved)
@@ -123,12 +172,14 @@ const (
 	dfObjectStoreTable = "table {{.Files}}\t{{.Objects}}\t{{.LogicalSize}}\t{{.StoredSize}}\t{{.Saved}}\t{{.BlobsSize}}\t{{.IndexSize}}"
 )
 
+// dfContainerRow is a container in "system df -v".
+type dfContainerRow struct {
+	ID, Image, Command, LocalVolumes, Size, RunningFor, Status, Names string
+}
+
 // Placeholder rows for the sections strata has nothing to show in yet;
 // their fields name the columns.
 type (
-	dfContainerRow struct {
-		ID, Image, Command, LocalVolumes, Size, RunningFor, Status, Names string
-	}
 	dfVolumeRow struct {
 		Name, Links, Size string
 	}
@@ -164,7 +215,7 @@ var (
 	dfObjectHeaders     = map[string]string{"LogicalSize": "LOGICAL SIZE", "StoredSize": "STORED SIZE", "BlobsSize": "BLOBS", "IndexSize": "INDEXES"}
 )
 
-func (a *app) dfVerbose(u *layers.Usage, fmtText string) error {
+func (a *app) dfVerbose(u *layers.Usage, cu *containerUsage, fmtText string) error {
 	rep := dfReport{
 		ObjectStore: dfObjectStore{
 			Files:       u.Files,
@@ -179,6 +230,23 @@ func (a *app) dfVerbose(u *layers.Usage, fmtText string) error {
 	table := fmtText == "" || fmtText == format.Table
 	for _, iu := range u.Images {
 		rep.Images = append(rep.Images, dfImageRow(iu, table))
+	}
+	for i, c := range cu.ctrs {
+		r := dfContainerRow{
+			ID:           c.ID(),
+			Image:        c.Config.Image,
+			Command:      strconv.Quote(strings.Join(c.Config.Process.Args, " ")),
+			LocalVolumes: "0",
+			Size:         size(cu.sizes[i]),
+			RunningFor:   since(c.Config.Created),
+			Status:       statusText(c.State),
+			Names:        c.Config.Name,
+		}
+		if table {
+			r.ID = shortID(r.ID)
+			r.Command = strconv.Quote(ellipsis(strings.Join(c.Config.Process.Args, " "), 20))
+		}
+		rep.Containers = append(rep.Containers, r)
 	}
 	if !table {
 		return format.Execute(a.out, fmtText, rep)

@@ -20,11 +20,16 @@ func (a *app) newSystemPruneCommand() *cobra.Command {
 					return err
 				}
 			}
+			// Containers first: the images they held become unused.
+			freed, err := a.pruneContainers(c.Context(), &filterFlag{})
+			if err != nil {
+				return err
+			}
 			reclaimed, err := a.pruneImages(c.Context(), o.all)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(a.out, "Total reclaimed space:", totalSize(reclaimed))
+			fmt.Fprintln(a.out, "Total reclaimed space:", totalSize(freed+reclaimed))
 			return nil
 		},
 	}
@@ -34,12 +39,12 @@ func (a *app) newSystemPruneCommand() *cobra.Command {
 	return c
 }
 
-// systemPruneWarning lists what "system prune" is about to remove. Only
-// images are listed until strata has containers, networks and a build
-// cache to prune.
+// systemPruneWarning lists what "system prune" is about to remove: Docker's
+// list without networks and the build cache, which strata does not have.
 func systemPruneWarning(o pruneOptions) string {
 	var b strings.Builder
 	b.WriteString("WARNING! This will remove:\n")
+	b.WriteString("  - all stopped containers\n")
 	if o.all {
 		b.WriteString("  - all images without at least one container associated to them\n")
 	} else {

@@ -1,0 +1,221 @@
+package cli
+
+import (
+	"context"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/strata-engine/strata/layers"
+	"github.com/strata-engine/strata/runtime"
+	"github.com/strata-engine/strata/runtime/spec"
+)
+
+// containerInspect is a container as "inspect" shows it, in the JSON shape
+// of Docker's container inspect, so that templates written for Docker
+// ({{.State.Status}}, {{.NetworkSettings.IPAddress}}, {{.Config.Env}})
+// work unchanged. What strata has no notion of (restart policies, cgroups,
+// graph drivers) is left out or shown empty.
+type containerInspect struct {
+	ID              string                  `json:"Id"`
+	Created         string                  `json:"Created"`
+	Path            string                  `json:"Path"`
+	Args            []string                `json:"Args"`
+	State           containerInspectState   `json:"State"`
+	Image           string                  `json:"Image"`
+	ResolvConfPath  string                  `json:"ResolvConfPath"`
+	HostnamePath    string                  `json:"HostnamePath"`
+	HostsPath       string                  `json:"HostsPath"`
+	LogPath         string                  `json:"LogPath"`
+	Name            string                  `json:"Name"`
+	RestartCount    int                     `json:"RestartCount"`
+	Driver          string                  `json:"Driver"`
+	Platform        string                  `json:"Platform"`
+	HostConfig      containerHostConfig     `json:"HostConfig"`
+	Mounts          []containerMount        `json:"Mounts"`
+	Config          containerConfig         `json:"Config"`
+	NetworkSettings containerNetworkSetting `json:"NetworkSettings"`
+}
+
+type containerInspectState struct {
+	Status     string `json:"Status"`
+	Running    bool   `json:"Running"`
+	Paused     bool   `json:"Paused"`
+	Restarting bool   `json:"Restarting"`
+	OOMKilled  bool   `json:"OOMKilled"`
+	Dead       bool   `json:"Dead"`
+	Pid        int    `json:"Pid"`
+	ExitCode   int    `json:"ExitCode"`
+	Error      string `json:"Error"`
+	StartedAt  string `json:"StartedAt"`
+	FinishedAt string `json:"FinishedAt"`
+}
+
+type containerHostConfig struct {
+	Binds          []string `json:"Binds"`
+	NetworkMode    string   `json:"NetworkMode"`
+	AutoRemove     bool     `json:"AutoRemove"`
+	ReadonlyRootfs bool     `json:"ReadonlyRootfs"`
+}
+
+type containerMount struct {
+	Type        string `json:"Type"`
+	Source      string `json:"Source"`
+	Destination string `json:"Destination"`
+	Mode        string `json:"Mode"`
+	RW          bool   `json:"RW"`
+	Propagation string `json:"Propagation"`
+}
+
+type containerConfig struct {
+	Hostname     string            `json:"Hostname"`
+	Domainname   string            `json:"Domainname"`
+	User         string            `json:"User"`
+	AttachStdin  bool              `json:"AttachStdin"`
+	AttachStdout bool              `json:"AttachStdout"`
+	AttachStderr bool              `json:"AttachStderr"`
+	Tty          bool              `json:"Tty"`
+	OpenStdin    bool              `json:"OpenStdin"`
+	StdinOnce    bool              `json:"StdinOnce"`
+	Env          []string          `json:"Env"`
+	Cmd          []string          `json:"Cmd"`
+	Image        string            `json:"Image"`
+	Volumes      map[string]any    `json:"Volumes"`
+	WorkingDir   string            `json:"WorkingDir"`
+	Entrypoint   []string          `json:"Entrypoint"`
+	OnBuild      []string          `json:"OnBuild"`
+	Labels       map[string]string `json:"Labels"`
+	StopSignal   string            `json:"StopSignal,omitempty"`
+}
+
+// containerNetworkSetting has Docker's fields; a container of strata has
+// no address of its own (network "none" or the host's).
+type containerNetworkSetting struct {
+	Bridge      string         `json:"Bridge"`
+	SandboxID   string         `json:"SandboxID"`
+	SandboxKey  string         `json:"SandboxKey"`
+	Ports       map[string]any `json:"Ports"`
+	Gateway     string         `json:"Gateway"`
+	IPAddress   string         `json:"IPAddress"`
+	IPPrefixLen int            `json:"IPPrefixLen"`
+	IPv6Gateway string         `json:"IPv6Gateway"`
+	MacAddress  string         `json:"MacAddress"`
+	Networks    map[string]any `json:"Networks"`
+}
+
+// inspectTime is a time as Docker's inspect writes it; the zero time is
+// "0001-01-01T00:00:00Z".
+func inspectTime(t time.Time) string {
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func (a *app) newContainerInspect(c *runtime.Container, img *layers.Image) *containerInspect {
+	cfg, st := c.Config, c.State
+	dir := a.containerDir(cfg.ID)
+	v := &containerInspect{
+		ID:      cfg.ID,
+		Created: inspectTime(cfg.Created),
+		Args:    []string{},
+		State: containerInspectState{
+			Status:     string(st.Status),
+			Running:    st.Status == runtime.Running,
+			OOMKilled:  st.OOMKilled,
+			Pid:        st.Pid,
+			ExitCode:   st.ExitCode,
+			Error:      st.Error,
+			StartedAt:  inspectTime(st.StartedAt),
+			FinishedAt: inspectTime(st.FinishedAt),
+		},
+		Image:          cfg.ImageID,
+		ResolvConfPath: filepath.Join(dir, spec.ResolvConf),
+		HostnamePath:   filepath.Join(dir, spec.HostnameF),
+		HostsPath:      filepath.Join(dir, spec.HostsFile),
+		LogPath:        filepath.Join(dir, spec.LogFile),
+		Name:           "/" + cfg.Name,
+		Driver:         "strata",
+		Platform:       "linux",
+		HostConfig: containerHostConfig{
+			NetworkMode:    cfg.NetworkMode,
+			AutoRemove:     cfg.AutoRemove,
+			ReadonlyRootfs: cfg.ReadOnly,
+		},
+		Mounts: []containerMount{},
+		Config: containerConfig{
+			Hostname:     cfg.Hostname,
+			User:         cfg.Process.User,
+			AttachStdout: true,
+			AttachStderr: true,
+			Tty:          cfg.Process.Tty,
+			OpenStdin:    cfg.OpenStdin,
+			Env:          containerEnv(c, img),
+			Image:        cfg.Image,
+			WorkingDir:   cfg.Process.Cwd,
+			Labels:       containerLabels(c, img),
+			StopSignal:   cfg.StopSignal,
+		},
+		NetworkSettings: containerNetworkSetting{
+			Ports:    map[string]any{},
+			Networks: map[string]any{cfg.NetworkMode: map[string]any{}},
+		},
+	}
+	if args := cfg.Process.Args; len(args) > 0 {
+		v.Path, v.Args = args[0], append(v.Args, args[1:]...)
+	}
+	for _, m := range cfg.Mounts {
+		bind := m.Source + ":" + m.Destination
+		mode := ""
+		if m.ReadOnly {
+			bind += ":ro"
+			mode = "ro"
+		}
+		v.HostConfig.Binds = append(v.HostConfig.Binds, bind)
+		v.Mounts = append(v.Mounts, containerMount{
+			Type: "bind", Source: m.Source, Destination: m.Destination,
+			Mode: mode, RW: !m.ReadOnly, Propagation: "rprivate",
+		})
+	}
+	v.Config.Entrypoint, v.Config.Cmd = effectiveCommand(c, img)
+	if img != nil && cfg.Process.Cwd == "/" && img.Config.Config.WorkingDir == "" {
+		v.Config.WorkingDir = "" // the default, which Docker shows empty
+	}
+	return v
+}
+
+func (a *app) newContainerInspectCommand() *cobra.Command {
+	var (
+		fmtText string
+		sizes   bool
+	)
+	c := &cobra.Command{
+		Use:   "inspect [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Display detailed information on one or more containers",
+		Args:  minArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			rt, s, err := a.runtime()
+			if err != nil {
+				return err
+			}
+			return a.inspect(fmtText, args, func(ref string) (any, error) {
+				return a.inspectContainer(c.Context(), rt, s, ref)
+			})
+		},
+	}
+	f := c.Flags()
+	f.StringVarP(&fmtText, "format", "f", "", inspectFormatHelp)
+	f.BoolVarP(&sizes, "size", "s", false, "Display total file sizes")
+	return c
+}
+
+// inspectContainer is the inspect view of the container ref names.
+func (a *app) inspectContainer(ctx context.Context, rt *runtime.Runtime, s *layers.Store, ref string) (any, error) {
+	c, err := lookup(ctx, rt, ref)
+	if err != nil {
+		return nil, err
+	}
+	var img *layers.Image
+	if c.Config.ImageID != "" {
+		img, _ = s.ResolveImage(ctx, c.Config.ImageID)
+	}
+	return a.newContainerInspect(c, img), nil
+}
