@@ -46,4 +46,20 @@ show "$strata" images
 echo "Two layers hold the same files; the object store keeps each content once:"
 show "$strata" system df
 
+step "Containers: the image's root is a FUSE union mount with a private writable layer"
+show "$strata" run --rm busybox sh -c 'echo "hello from $(hostname)"; grep -o " / / .* - fuse[.a-z]*" /proc/self/mountinfo'
+id=$("$strata" run -d --name demo-web busybox sh -c 'echo started; while sleep 1; do :; done')
+echo "started $id"
+show "$strata" ps
+show "$strata" exec demo-web sh -c 'echo "changed by exec" > /etc/motd; ls -l /etc/motd'
+show "$strata" diff demo-web
+show "$strata" inspect -f '{{.Name}} {{.State.Status}} pid={{.State.Pid}} image={{.Config.Image}}' demo-web
+show "$strata" stop -t 1 demo-web
+show "$strata" commit -m "motd added in a container" demo-web busybox:motd-commit
+show "$strata" run --rm busybox:motd-commit cat /etc/motd
+show "$strata" history busybox:motd-commit
+show "$strata" ps -a
+show "$strata" rm demo-web
+show "$strata" ps -a
+
 printf '\nThe demo store is %s; remove it with: rm -rf %s\n' "$STRATA_ROOT" "$demo"
