@@ -1,13 +1,13 @@
 package cli
 
 import (
-	"archive/tar"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -136,43 +136,23 @@ func (a *app) runCommit(ctx context.Context, o commitOptions, ctrRef, ref string
 }
 
 // writeDiff writes the upper's layer tar to w, without the entries named
-// in skip (the runtime's own files).
+// in skip (the runtime's own files), with owners mapped back from the user
+// namespace an unprivileged container ran in.
 func writeDiff(ctx context.Context, w io.Writer, upper, objects string, skip map[string]bool) error {
-	if len(skip) == 0 {
-		return fs.WriteDiff(ctx, w, upper, objects)
-	}
-	pr, pw := io.Pipe()
-	errc := make(chan error, 1)
-	go func() { errc <- pw.CloseWithError(fs.WriteDiff(ctx, pw, upper, objects)) }()
-	err := filterTar(pr, w, func(name string) bool { return !skip[strings.Trim(name, "/")] })
-	pr.CloseWithError(errors.New("commit: diff not read to its end"))
-	if werr := <-errc; err == nil {
-		err = werr
-	}
-	return err
+	uids, gids := runtime.IDMappings()
+	return fs.WriteDiff(ctx, w, upper, objects, fs.DiffOptions{
+		UIDMap: idMaps(uids),
+		GIDMap: idMaps(gids),
+		Skip:   func(rel string) bool { return skip[rel] },
+	})
 }
 
-// filterTar copies the tar stream r to w, keeping the entries keep accepts.
-func filterTar(r io.Reader, w io.Writer, keep func(name string) bool) error {
-	tr, tw := tar.NewReader(r), tar.NewWriter(w)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return tw.Close()
-		}
-		if err != nil {
-			return err
-		}
-		if !keep(h.Name) {
-			continue
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			return err
-		}
-		if _, err := io.Copy(tw, tr); err != nil {
-			return err
-		}
+func idMaps(m []syscall.SysProcIDMap) []fs.IDMap {
+	var out []fs.IDMap
+	for _, r := range m {
+		out = append(out, fs.IDMap{ContainerID: uint32(r.ContainerID), HostID: uint32(r.HostID), Size: uint32(r.Size)})
 	}
+	return out
 }
 
 // commitConfig is the new image's config, as docker commit makes it: the

@@ -28,12 +28,43 @@ import (
 // content from objectsDir; owner, mode and device number overrides are
 // applied; private xattrs are left out; hard links inside the upper stay
 // hard links. The upper must not be mounted while this runs.
-func WriteDiff(ctx context.Context, w io.Writer, upperDir, objectsDir string) error {
-	d := &differ{tw: tar.NewWriter(w), upper: upperDir, objects: objectsDir, links: map[[2]uint64]string{}}
+func WriteDiff(ctx context.Context, w io.Writer, upperDir, objectsDir string, opts DiffOptions) error {
+	d := &differ{tw: tar.NewWriter(w), upper: upperDir, objects: objectsDir, links: map[[2]uint64]string{}, opts: opts}
 	if err := d.dir(ctx, ""); err != nil {
 		return fmt.Errorf("diff %s: %w", upperDir, err)
 	}
 	return d.tw.Close()
+}
+
+// DiffOptions are the choices of WriteDiff.
+type DiffOptions struct {
+	// UIDMap and GIDMap are the user namespace the upper was written in,
+	// when it was not the caller's: an unprivileged container's root
+	// writes files the host sees owned by the user who ran it. Owners on
+	// disk are mapped back to the container's ids (unmapped ones become
+	// 65534, as the kernel shows them); nil maps nothing.
+	UIDMap, GIDMap []IDMap
+	// Skip leaves out the entries (paths relative to the root, no leading
+	// slash) it returns true for, and everything below them.
+	Skip func(rel string) bool
+}
+
+// IDMap maps Size ids from HostID on to ContainerID on, as a line of
+// /proc/PID/uid_map does.
+type IDMap struct {
+	ContainerID, HostID, Size uint32
+}
+
+func mapID(m []IDMap, host uint32) uint32 {
+	if m == nil {
+		return host
+	}
+	for _, r := range m {
+		if host >= r.HostID && host-r.HostID < r.Size {
+			return r.ContainerID + (host - r.HostID)
+		}
+	}
+	return 65534
 }
 
 // ChangeKind is what happened to a path, as `docker diff` prints it.
@@ -112,7 +143,9 @@ func walkUpper(ctx context.Context, upper, rel string, fn func(rel string, white
 			}
 			continue
 		}
-		if err := fn(p, false, fi); err != nil {
+		if err := fn(p, false, fi); err == errSkipDir {
+			continue
+		} else if err != nil {
 			return err
 		}
 		if fi.IsDir() {
@@ -123,6 +156,9 @@ func walkUpper(ctx context.Context, upper, rel string, fn func(rel string, white
 	}
 	return nil
 }
+
+// errSkipDir, from a walkUpper callback, skips a directory's contents.
+var errSkipDir = errors.New("skip this directory")
 
 // isWhiteoutDev reports an overlayfs whiteout: a character device 0:0.
 func isWhiteoutDev(fi os.FileInfo) bool {
@@ -135,10 +171,17 @@ type differ struct {
 	upper   string
 	objects string
 	links   map[[2]uint64]string // (dev, ino) → first path, for hard links
+	opts    DiffOptions
 }
 
 func (d *differ) dir(ctx context.Context, rel string) error {
 	return walkUpper(ctx, d.upper, rel, func(p string, whiteout bool, fi os.FileInfo) error {
+		if d.opts.Skip != nil && d.opts.Skip(p) {
+			if fi != nil && fi.IsDir() {
+				return errSkipDir
+			}
+			return nil
+		}
 		if whiteout {
 			dir, name := splitPath(p)
 			return d.tw.WriteHeader(&tar.Header{
@@ -161,7 +204,8 @@ func (d *differ) entry(p string, fi os.FileInfo) error {
 	abs := filepath.Join(d.upper, p)
 	st := fi.Sys().(*syscall.Stat_t)
 	hdr := &tar.Header{
-		Name: p, Mode: int64(st.Mode & 0o7777), Uid: int(st.Uid), Gid: int(st.Gid),
+		Name: p, Mode: int64(st.Mode & 0o7777),
+		Uid: int(mapID(d.opts.UIDMap, st.Uid)), Gid: int(mapID(d.opts.GIDMap, st.Gid)),
 		ModTime: time.Unix(st.Mtim.Sec, st.Mtim.Nsec), Format: tar.FormatPAX,
 	}
 	mode := st.Mode

@@ -73,7 +73,7 @@ func TestWriteDiff(t *testing.T) {
 	}
 
 	var buf bytes.Buffer
-	if err := fs.WriteDiff(ctx, &buf, upper, objects); err != nil {
+	if err := fs.WriteDiff(ctx, &buf, upper, objects, fs.DiffOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	diff, err := tarIndex(&buf, objects)
@@ -235,3 +235,44 @@ func treeOfIndex(x *index.Index, objects string) string {
 }
 
 func digestOf(data []byte) [32]byte { return sha256.Sum256(data) }
+
+// TestWriteDiffOptions maps owners written in a user namespace back to the
+// container's ids, and skips what it is told to.
+func TestWriteDiffOptions(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give files other owners")
+	}
+	upper := t.TempDir()
+	os.MkdirAll(filepath.Join(upper, "etc"), 0o755)
+	for _, f := range []string{"etc/motd", "etc/hosts", "other"} {
+		os.WriteFile(filepath.Join(upper, f), []byte(f), 0o644)
+	}
+	os.Chown(filepath.Join(upper, "etc"), 1234, 1234)
+	os.Chown(filepath.Join(upper, "etc/motd"), 1234, 1234)
+	os.Chown(filepath.Join(upper, "other"), 99, 99)
+	var buf bytes.Buffer
+	err := fs.WriteDiff(context.Background(), &buf, upper, t.TempDir(), fs.DiffOptions{
+		UIDMap: []fs.IDMap{{ContainerID: 0, HostID: 1234, Size: 1}},
+		GIDMap: []fs.IDMap{{ContainerID: 0, HostID: 1234, Size: 1}},
+		Skip:   func(rel string) bool { return rel == "etc/hosts" },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	tr := tar.NewReader(&buf)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s %d:%d", h.Name, h.Uid, h.Gid))
+	}
+	want := []string{"etc/ 0:0", "etc/motd 0:0", "other 65534:65534"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
