@@ -213,7 +213,7 @@ func (n *node) Getxattr(ctx context.Context, name string, dest []byte) (uint32, 
 		return 0, syscall.ENODATA
 	}
 	lr := s.lowers[0]
-	xs, err := n.u.layers[lr.layer].xattrs(lr.ref)
+	xs, err := n.lowerXattrs(lr)
 	if err != nil {
 		return 0, errnoOf(err)
 	}
@@ -244,7 +244,7 @@ func (n *node) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errn
 		}
 	} else if len(s.lowers) > 0 {
 		lr := s.lowers[0]
-		xs, err := n.u.layers[lr.layer].xattrs(lr.ref)
+		xs, err := n.lowerXattrs(lr)
 		if err != nil {
 			return 0, errnoOf(err)
 		}

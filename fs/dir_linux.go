@@ -110,7 +110,7 @@ func (u *union) mergedAt(dir string, s *state) ([]string, map[string]*found, sys
 				if strings.HasPrefix(name, whPrefix) {
 					return
 				}
-				get(name).addLower(lr.layer, e)
+				get(name).addLower(u.layers, lr.layer, e)
 			})
 			if err != nil {
 				return nil, nil, errnoOf(err)

@@ -84,7 +84,12 @@
 // (a second): every change goes through the kernel, which updates its own
 // caches. Lower files open with FOPEN_KEEP_CACHE, lower-only directories
 // with FOPEN_CACHE_DIR, read-only opens with FOPEN_NOFLUSH. READDIRPLUS is
-// answered from the merged listing without a second lookup. Requests are
+// answered from the merged listing without a second lookup. We cache too,
+// since lowers never change: a node keeps its lower attributes and extended
+// attributes, so GETATTR and GETXATTR of a lower object make no system
+// call; listing a lower directory stats entries relative to it and tests a
+// directory for an opaque marker only when a layer below has it too; an
+// unlink of a lower file whose node is known asks no layer. Requests are
 // up to 1 MiB. With Options.Passthrough and a privileged server (probed
 // at mount on a throwaway file), the kernel reads and writes upper files
 // itself; lower files never use it, and a node keeps all its opens in one

@@ -59,6 +59,23 @@ type lentry struct {
 	attr     attr
 	whiteout bool // hides the name in the layers below
 	opaque   bool // a directory that hides the layers below
+	// lazyOpaque says opaque was not looked at: the layer is an
+	// opaqueChecker, asked only when a directory below would merge.
+	lazyOpaque bool
+}
+
+// opaqueChecker is a layer that may leave the opaque test of a directory
+// for later (lentry.lazyOpaque), because it costs system calls that most
+// directories, found in one layer only, never need.
+type opaqueChecker interface {
+	isOpaque(r lref) bool
+}
+
+// nameLister is a layer that lists a directory's names, telling whiteouts
+// apart, more cheaply than list: whether a directory is empty needs no
+// attributes.
+type nameLister interface {
+	listNames(dir lref, fn func(name string, whiteout bool) error) error
 }
 
 // attr is the part of struct stat the union passes on. ino is local to the

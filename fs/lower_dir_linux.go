@@ -29,7 +29,11 @@ type dirLower struct {
 	groups     map[uint64][]string // inode number to the paths of a file with several links
 }
 
-var _ layer = (*dirLower)(nil)
+var (
+	_ layer         = (*dirLower)(nil)
+	_ opaqueChecker = (*dirLower)(nil)
+	_ nameLister    = (*dirLower)(nil)
+)
 
 // dirSource is the description of a directory lower; mounting binds it.
 type dirSource struct{ path string }
@@ -136,30 +140,82 @@ func (l *dirLower) lookup(dir lref, name string) (lentry, error) {
 	return e, err
 }
 
+// list reads dir with getdents and stats each entry relative to the open
+// directory, so that the kernel walks one component per entry rather than
+// the whole path from the layer's root. Directories are left for
+// isOpaque.
 func (l *dirLower) list(dir lref, fn func(string, lentry)) error {
-	names, err := readDirNames(l.fd, relPath(dir.path))
+	fd, err := unix.Openat(l.fd, relPath(dir.path), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return err
 	}
-	for _, name := range names {
+	defer unix.Close(fd)
+	return readDirents(fd, func(name string, _ uint8) error {
 		switch {
 		case name == whOpaque:
-			continue
+			return nil
 		case strings.HasPrefix(name, whPrefix):
 			hidden := name[len(whPrefix):]
 			fn(hidden, lentry{ref: lref{path: joinPath(dir.path, hidden)}, whiteout: true})
-			continue
+			return nil
 		}
-		e, err := l.entryAt(joinPath(dir.path, name), true)
-		if err != nil {
-			if err == syscall.ENOENT {
-				continue
+		var st unix.Statx_t
+		if err := statxAt(fd, name, &st); err != nil {
+			if err == unix.ENOENT {
+				return nil
 			}
 			return err
 		}
+		e := lentry{ref: lref{path: joinPath(dir.path, name)}, attr: attrFromStatx(&st)}
+		e.attr.ino = l.localIno(&st)
+		switch {
+		case isOverlayWhiteout(&e.attr):
+			e.whiteout = true
+		case e.attr.isDir():
+			e.lazyOpaque = true
+		}
 		fn(name, e)
+		return nil
+	})
+}
+
+// listNames is list without attributes: only a character device can be a
+// whiteout, so only those are stat'ed.
+func (l *dirLower) listNames(dir lref, fn func(name string, whiteout bool) error) error {
+	fd, err := unix.Openat(l.fd, relPath(dir.path), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return err
 	}
-	return nil
+	defer unix.Close(fd)
+	return readDirents(fd, func(name string, typ uint8) error {
+		return classifyName(fd, name, typ, fn)
+	})
+}
+
+// classifyName calls fn for the entry name of type typ in the open
+// directory fd, telling whiteouts (OCI or overlay) from the rest.
+func classifyName(fd int, name string, typ uint8, fn func(string, bool) error) error {
+	switch {
+	case name == whOpaque:
+		return nil
+	case strings.HasPrefix(name, whPrefix):
+		return fn(name[len(whPrefix):], true)
+	case typ == unix.DT_CHR || typ == unix.DT_UNKNOWN:
+		var st unix.Statx_t
+		if err := statxAt(fd, name, &st); err != nil {
+			if err == unix.ENOENT {
+				return nil
+			}
+			return err
+		}
+		a := attrFromStatx(&st)
+		return fn(name, isOverlayWhiteout(&a))
+	}
+	return fn(name, false)
+}
+
+func (l *dirLower) isOpaque(r lref) bool {
+	return dirIsOpaque(l.fd, relPath(r.path), filepath.Join(l.path, r.path))
 }
 
 func (l *dirLower) stat(r lref) (attr, error) {

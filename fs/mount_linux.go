@@ -258,7 +258,7 @@ func (u *union) rootNode() (rootInfo, error) {
 			if err != nil {
 				return rootInfo{}, fmt.Errorf("lower %d: %w", i, err)
 			}
-			f.addLower(i, e)
+			f.addLower(u.layers, i, e)
 			if f.done {
 				break
 			}
@@ -267,7 +267,7 @@ func (u *union) rootNode() (rootInfo, error) {
 	if !f.visible() {
 		return rootInfo{}, fmt.Errorf("%w: no root directory", ErrBadOptions)
 	}
-	n.upper, n.opaque, n.lowers, n.meta = f.upper, f.opaque, f.lowers, f.meta
+	n.upper, n.opaque, n.lowers, n.la, n.meta = f.upper, f.opaque, f.lowers, f.la, f.meta
 	if f.opaque {
 		n.lowers = nil
 	}

@@ -10,6 +10,8 @@ import (
 	fusefs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
+
+	"github.com/strata-engine/strata/layers/index"
 )
 
 // node is one object of the union: a file, directory, symlink or device
@@ -31,7 +33,15 @@ type node struct {
 	// directory every lower directory merged into it, top first; for
 	// anything else the one lower entry it shows (or copied up from).
 	lowers []lowerRef
-	meta   upperMeta
+	// la are the attributes of lowers[0], read when the node was made
+	// (zero when unknown): a lower never changes, so GETATTR of a node
+	// without an upper object needs no system call.
+	la   attr
+	meta upperMeta
+	// lxattrs caches the extended attributes of lowers[0] once read
+	// (lxattrsOK), for the same reason.
+	lxattrs   []index.Xattr
+	lxattrsOK bool
 	// handles are the open files of the node, used to reach an upper
 	// object that has lost its last name and to keep the I/O modes of
 	// the kernel consistent (see file_linux.go).
@@ -62,19 +72,25 @@ var (
 type state struct {
 	upper, opaque, orphan bool
 	lowers                []lowerRef
+	la                    attr
 	meta                  upperMeta
 }
 
 func (n *node) snapshot() state {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return state{upper: n.upper, opaque: n.opaque, orphan: n.orphan, lowers: n.lowers, meta: n.meta}
+	return state{upper: n.upper, opaque: n.opaque, orphan: n.orphan, lowers: n.lowers, la: n.la, meta: n.meta}
 }
 
 // relPath returns the node's path below the union root ("" for the root),
 // walking the kernel-facing tree. A node cut off from the root has none.
 func (n *node) relPath() (string, syscall.Errno) {
-	var parts []string
+	// Every request on an upper object asks for its path: collect the
+	// names leaf first (on the stack for paths of usual depth), then build
+	// the string in one allocation.
+	var buf [24]string
+	parts := buf[:0]
+	size := 0
 	cur := n.EmbeddedInode()
 	root := cur.Root()
 	for cur != root {
@@ -83,12 +99,21 @@ func (n *node) relPath() (string, syscall.Errno) {
 			return "", syscall.ESTALE
 		}
 		parts = append(parts, name)
+		size += len(name) + 1
 		cur = parent
 	}
-	for i, j := 0, len(parts)-1; i < j; i, j = i+1, j-1 {
-		parts[i], parts[j] = parts[j], parts[i]
+	if len(parts) == 0 {
+		return "", 0
 	}
-	return strings.Join(parts, "/"), 0
+	var b strings.Builder
+	b.Grow(size - 1)
+	for i := len(parts) - 1; i >= 0; i-- {
+		b.WriteString(parts[i])
+		if i > 0 {
+			b.WriteByte('/')
+		}
+	}
+	return b.String(), 0
 }
 
 // parentNode returns the directory the node is in, nil for the root or an
@@ -140,10 +165,13 @@ func (n *node) attr(fh *handle) (attr, syscall.Errno) {
 			a.nlink = 1 // a merged directory: its link count is unknown, as overlayfs says
 		}
 	case len(s.lowers) > 0:
-		lr := s.lowers[0]
-		var err error
-		if a, err = n.u.layers[lr.layer].stat(lr.ref); err != nil {
-			return a, errnoOf(err)
+		a = s.la
+		if a.mode == 0 {
+			lr := s.lowers[0]
+			var err error
+			if a, err = n.u.layers[lr.layer].stat(lr.ref); err != nil {
+				return a, errnoOf(err)
+			}
 		}
 		if a.isDir() && len(s.lowers) > 1 {
 			a.nlink = 1
@@ -241,4 +269,23 @@ func (n *node) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
 	lr := s.lowers[0]
 	t, err := n.u.layers[lr.layer].readlink(lr.ref)
 	return []byte(t), errnoOf(err)
+}
+
+// lowerXattrs returns the extended attributes of the node's lower object,
+// reading them once.
+func (n *node) lowerXattrs(lr lowerRef) ([]index.Xattr, error) {
+	n.mu.Lock()
+	xs, ok := n.lxattrs, n.lxattrsOK
+	n.mu.Unlock()
+	if ok {
+		return xs, nil
+	}
+	xs, err := n.u.layers[lr.layer].xattrs(lr.ref)
+	if err != nil {
+		return nil, err
+	}
+	n.mu.Lock()
+	n.lxattrs, n.lxattrsOK = xs, true
+	n.mu.Unlock()
+	return xs, nil
 }

@@ -41,7 +41,7 @@ func (d *node) prepare() (string, state, syscall.Errno) {
 // prepareName clears the way for a new upper entry name in dir: it
 // removes an overlayfs whiteout there and reports whether the name was
 // whited out (then a new directory must hide what the lowers have).
-func (u *union) prepareName(dir, name string) (bool, syscall.Errno) {
+func (u *union) prepareName(dir string, s *state, name string) (bool, syscall.Errno) {
 	rel := joinPath(dir, name)
 	var st unix.Statx_t
 	if err := statxAt(u.upperFd, rel, &st); err == nil {
@@ -53,6 +53,9 @@ func (u *union) prepareName(dir, name string) (bool, syscall.Errno) {
 			return false, errnoOf(err)
 		}
 		return true, 0
+	}
+	if s.opaque || len(s.lowers) == 0 {
+		return false, 0 // nothing below for an OCI whiteout to hide
 	}
 	return u.hasWhiteout(dir, name), 0
 }
@@ -92,7 +95,7 @@ func (d *node) newOwner(ctx context.Context, isDir bool, mode uint32) (uint32, u
 // owner and mode, recording them in an xattr when the server may not.
 // The mode is set explicitly because the server's umask applied to the
 // creation (the kernel already applied the caller's).
-func (u *union) own(fd int, rel string, uid, gid, mode uint32) syscall.Errno {
+func (u *union) own(fd int, rel string, uid, gid, mode uint32) (*statOverride, syscall.Errno) {
 	var err error
 	if fd >= 0 {
 		err = unix.Fchown(fd, int(uid), int(gid))
@@ -100,8 +103,9 @@ func (u *union) own(fd int, rel string, uid, gid, mode uint32) syscall.Errno {
 		err = unix.Fchownat(u.upperFd, rel, int(uid), int(gid), unix.AT_SYMLINK_NOFOLLOW)
 	}
 	symlink := mode&syscall.S_IFMT == syscall.S_IFLNK
+	var o *statOverride
 	if err != nil && (err == unix.EPERM || err == unix.EINVAL) && u.xattrs && !symlink {
-		o := &statOverride{uid: uid, gid: gid, mode: mode}
+		o = &statOverride{uid: uid, gid: gid, mode: mode}
 		if fd >= 0 {
 			err = setMetaFd(fd, xattrStat, o.String())
 		} else {
@@ -109,39 +113,48 @@ func (u *union) own(fd int, rel string, uid, gid, mode uint32) syscall.Errno {
 		}
 	}
 	if err != nil && !symlink {
-		return errnoOf(err)
+		return nil, errnoOf(err)
 	}
 	if symlink {
-		return 0
+		return nil, 0
 	}
 	if fd >= 0 {
 		err = unix.Fchmod(fd, mode&0o7777)
 	} else {
 		err = unix.Fchmodat(u.upperFd, rel, mode&0o7777, 0)
 	}
-	return errnoOf(err)
+	if err != nil {
+		return nil, errnoOf(err)
+	}
+	return o, 0
 }
 
-// added makes the node for the new upper entry name in d.
-func (d *node) added(ctx context.Context, dir, name string, opaque bool, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
-	var f found
-	if _, errno := d.u.statUpper(joinPath(dir, name), &f); errno != 0 {
-		return nil, errno
+// added makes the node for the new upper entry name in d, which the
+// caller just made (open as fd, or -1) and gave the override o: so its
+// private xattrs are known without reading them.
+func (d *node) added(ctx context.Context, dir, name string, opaque bool, fd int, o *statOverride, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
+	var st unix.Statx_t
+	var err error
+	if fd >= 0 {
+		err = fstatx(fd, &st)
+	} else {
+		err = statxAt(d.u.upperFd, joinPath(dir, name), &st)
 	}
-	if !f.upper {
-		return nil, syscall.ENOENT
+	if err != nil {
+		return nil, errnoOf(err)
 	}
-	f.opaque = opaque
+	f := found{upper: true, ua: attrFromStatx(&st), meta: upperMeta{stat: o}, opaque: opaque}
+	f.meta.apply(&f.ua)
 	return d.child(ctx, &f, out), 0
 }
 
 func (d *node) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*fusefs.Inode, fusefs.FileHandle, uint32, syscall.Errno) {
 	u := d.u
-	dir, _, errno := d.prepare()
+	dir, ds, errno := d.prepare()
 	if errno != 0 {
 		return nil, nil, 0, errno
 	}
-	wh, errno := u.prepareName(dir, name)
+	wh, errno := u.prepareName(dir, &ds, name)
 	if errno != 0 {
 		return nil, nil, 0, errno
 	}
@@ -151,7 +164,8 @@ func (d *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	if err != nil {
 		return nil, nil, 0, errnoOf(err)
 	}
-	if errno := u.own(fd, "", uid, gid, syscall.S_IFREG|mode&0o7777); errno != 0 {
+	o, errno := u.own(fd, "", uid, gid, syscall.S_IFREG|mode&0o7777)
+	if errno != 0 {
 		unix.Close(fd)
 		unix.Unlinkat(u.upperFd, rel, 0)
 		return nil, nil, 0, errno
@@ -159,7 +173,7 @@ func (d *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	if wh {
 		u.clearWhiteout(dir, name)
 	}
-	ch, errno := d.added(ctx, dir, name, false, out)
+	ch, errno := d.added(ctx, dir, name, false, fd, o, out)
 	if errno != 0 {
 		unix.Close(fd)
 		return nil, nil, 0, errno
@@ -179,7 +193,8 @@ func (d *node) Tmpfile(ctx context.Context, flags uint32, mode uint32, out *fuse
 	if err != nil {
 		return nil, nil, 0, errnoOf(err)
 	}
-	if errno := u.own(fd, "", uid, gid, syscall.S_IFREG|mode&0o7777); errno != 0 {
+	o, errno := u.own(fd, "", uid, gid, syscall.S_IFREG|mode&0o7777)
+	if errno != 0 {
 		unix.Close(fd)
 		return nil, nil, 0, errno
 	}
@@ -189,7 +204,7 @@ func (d *node) Tmpfile(ctx context.Context, flags uint32, mode uint32, out *fuse
 		return nil, nil, 0, errnoOf(err)
 	}
 	a := attrFromStatx(&st)
-	m, _ := u.readMeta("/proc/self/fd/" + strconv.Itoa(fd))
+	m := upperMeta{stat: o}
 	m.apply(&a)
 	a.ino = upperIno(&a)
 	n := &node{u: u, upper: true, orphan: true, meta: m}
@@ -203,11 +218,11 @@ func (d *node) Tmpfile(ctx context.Context, flags uint32, mode uint32, out *fuse
 
 func (d *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
 	u := d.u
-	dir, _, errno := d.prepare()
+	dir, ds, errno := d.prepare()
 	if errno != 0 {
 		return nil, errno
 	}
-	wh, errno := u.prepareName(dir, name)
+	wh, errno := u.prepareName(dir, &ds, name)
 	if errno != 0 {
 		return nil, errno
 	}
@@ -218,11 +233,12 @@ func (d *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 		if err := unix.Mkdirat(u.upperFd, rel, 0o700); err != nil {
 			return nil, errnoOf(err)
 		}
-		if errno := u.own(-1, rel, uid, gid, mode); errno != 0 {
+		o, errno := u.own(-1, rel, uid, gid, mode)
+		if errno != 0 {
 			unix.Unlinkat(u.upperFd, rel, unix.AT_REMOVEDIR)
 			return nil, errno
 		}
-		return d.added(ctx, dir, name, false, out)
+		return d.added(ctx, dir, name, false, -1, o, out)
 	}
 	// The name hides a lower entry: build the directory with its opaque
 	// marker in the work directory, so that it never shows the lower's
@@ -239,31 +255,33 @@ func (d *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 		u.removeWork(tmp)
 		return nil, errnoOf(err)
 	}
-	if errno := u.own(-1, rel, uid, gid, mode); errno != 0 {
+	o, errno := u.own(-1, rel, uid, gid, mode)
+	if errno != 0 {
 		return nil, errno
 	}
 	u.clearWhiteout(dir, name)
-	return d.added(ctx, dir, name, true, out)
+	return d.added(ctx, dir, name, true, -1, o, out)
 }
 
 func (d *node) Mknod(ctx context.Context, name string, mode uint32, dev uint32, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
 	u := d.u
-	dir, _, errno := d.prepare()
+	dir, ds, errno := d.prepare()
 	if errno != 0 {
 		return nil, errno
 	}
-	wh, errno := u.prepareName(dir, name)
+	wh, errno := u.prepareName(dir, &ds, name)
 	if errno != 0 {
 		return nil, errno
 	}
 	rel := joinPath(dir, name)
 	uid, gid, mode := d.newOwner(ctx, false, mode)
 	err := unix.Mknodat(u.upperFd, rel, mode&syscall.S_IFMT|0o600, int(dev))
+	var o *statOverride
 	if (err == unix.EPERM || err == unix.EINVAL) && u.xattrs && isDeviceMode(mode) {
 		// Devices need privilege: an empty file stands in for it and an
 		// xattr says what it is.
 		if err = unix.Mknodat(u.upperFd, rel, syscall.S_IFREG|0o600, 0); err == nil {
-			o := &statOverride{uid: uid, gid: gid, mode: mode, rdev: uint64(dev)}
+			o = &statOverride{uid: uid, gid: gid, mode: mode, rdev: uint64(dev)}
 			if err = setMetaPath(u.abs(rel), xattrStat, o.String()); err != nil {
 				unix.Unlinkat(u.upperFd, rel, 0)
 			}
@@ -273,23 +291,23 @@ func (d *node) Mknod(ctx context.Context, name string, mode uint32, dev uint32, 
 		}
 	} else if err != nil {
 		return nil, errnoOf(err)
-	} else if errno := u.own(-1, rel, uid, gid, mode); errno != 0 {
+	} else if o, errno = u.own(-1, rel, uid, gid, mode); errno != 0 {
 		unix.Unlinkat(u.upperFd, rel, 0)
 		return nil, errno
 	}
 	if wh {
 		u.clearWhiteout(dir, name)
 	}
-	return d.added(ctx, dir, name, false, out)
+	return d.added(ctx, dir, name, false, -1, o, out)
 }
 
 func (d *node) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
 	u := d.u
-	dir, _, errno := d.prepare()
+	dir, ds, errno := d.prepare()
 	if errno != 0 {
 		return nil, errno
 	}
-	wh, errno := u.prepareName(dir, name)
+	wh, errno := u.prepareName(dir, &ds, name)
 	if errno != 0 {
 		return nil, errno
 	}
@@ -302,7 +320,7 @@ func (d *node) Symlink(ctx context.Context, target, name string, out *fuse.Entry
 	if wh {
 		u.clearWhiteout(dir, name)
 	}
-	return d.added(ctx, dir, name, false, out)
+	return d.added(ctx, dir, name, false, -1, nil, out)
 }
 
 func (d *node) Link(ctx context.Context, target fusefs.InodeEmbedder, name string, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
@@ -311,11 +329,11 @@ func (d *node) Link(ctx context.Context, target fusefs.InodeEmbedder, name strin
 	if !ok {
 		return nil, syscall.EXDEV
 	}
-	dir, _, errno := d.prepare()
+	dir, ds, errno := d.prepare()
 	if errno != 0 {
 		return nil, errno
 	}
-	wh, errno := u.prepareName(dir, name)
+	wh, errno := u.prepareName(dir, &ds, name)
 	if errno != 0 {
 		return nil, errno
 	}
@@ -366,14 +384,39 @@ func (d *node) Unlink(ctx context.Context, name string) syscall.Errno {
 	if errno != 0 {
 		return errno
 	}
-	f, errno := d.u.resolve(dir, &s, name)
-	if errno != 0 {
-		return errno
+	f, ok := d.lowerChild(name)
+	if !ok {
+		if f, errno = d.u.resolve(dir, &s, name); errno != 0 {
+			return errno
+		}
 	}
 	if f.isDir() {
 		return syscall.EISDIR
 	}
 	return d.removeName(dir, &s, name, &f)
+}
+
+// lowerChild returns what d shows at name without asking the layers, when
+// d's node for name is a lower file with one link that has no upper
+// object: the lowers never change, and the upper gets an object at its
+// name only through the node (copy-up) or through the kernel, which then
+// drops the node. Another name of a hard-link group can be linked in the
+// upper behind its node's back, and an upper directory made for it, so
+// those take the long way.
+func (d *node) lowerChild(name string) (found, bool) {
+	ch := d.GetChild(name)
+	if ch == nil {
+		return found{}, false
+	}
+	n, ok := ch.Operations().(*node)
+	if !ok {
+		return found{}, false
+	}
+	s := n.snapshot()
+	if s.upper || s.orphan || len(s.lowers) == 0 || s.la.mode == 0 || s.la.isDir() || s.la.nlink > 1 {
+		return found{}, false
+	}
+	return found{lowers: s.lowers, la: s.la}, true
 }
 
 func (d *node) Rmdir(ctx context.Context, name string) syscall.Errno {
@@ -395,18 +438,61 @@ func (d *node) Rmdir(ctx context.Context, name string) syscall.Errno {
 }
 
 // checkEmpty fails with ENOTEMPTY unless the merged directory at rel,
-// found as f, shows no entries.
+// found as f, shows no entries. It reads names only, top down, and stops
+// at the first one that shows: the first layer to have a name decides
+// whether it shows, as in resolve.
 func (u *union) checkEmpty(rel string, f *found) syscall.Errno {
-	cs := state{upper: f.upper, opaque: f.opaque, lowers: f.lowers}
+	hidden := map[string]bool{}
+	see := func(name string, whiteout bool) error {
+		if hidden[name] {
+			return nil
+		}
+		if !whiteout {
+			return syscall.ENOTEMPTY
+		}
+		hidden[name] = true
+		return nil
+	}
+	if f.upper {
+		fd, err := unix.Openat(u.upperFd, relPath(rel), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+		if err != nil {
+			return errnoOf(err)
+		}
+		err = readDirents(fd, func(name string, typ uint8) error {
+			return classifyName(fd, name, typ, func(name string, whiteout bool) error {
+				if !whiteout {
+					return syscall.ENOTEMPTY // the upper's own entries always show
+				}
+				hidden[name] = true
+				return nil
+			})
+		})
+		unix.Close(fd)
+		if err != nil {
+			return errnoOf(err)
+		}
+	}
 	if f.opaque {
-		cs.lowers = nil
+		return 0
 	}
-	names, _, errno := u.mergedAt(rel, &cs)
-	if errno != 0 {
-		return errno
-	}
-	if len(names) > 0 {
-		return syscall.ENOTEMPTY
+	for _, lr := range f.lowers {
+		var err error
+		if nl, ok := u.layers[lr.layer].(nameLister); ok {
+			err = nl.listNames(lr.ref, see)
+		} else {
+			var seen error
+			err = u.layers[lr.layer].list(lr.ref, func(name string, e lentry) {
+				if seen == nil {
+					seen = see(name, e.whiteout)
+				}
+			})
+			if err == nil {
+				err = seen
+			}
+		}
+		if err != nil {
+			return errnoOf(err)
+		}
 	}
 	return 0
 }
@@ -419,7 +505,9 @@ func (u *union) checkEmpty(rel string, f *found) syscall.Errno {
 func (d *node) removeName(dir string, s *state, name string, f *found) syscall.Errno {
 	u := d.u
 	rel := joinPath(dir, name)
-	if u.lowerHas(s, name) {
+	// A name without an upper object shows a lower one (resolve found it);
+	// one with an upper object may hide a lower one resolve did not look at.
+	if !f.upper && len(f.lowers) > 0 || f.upper && u.lowerHas(s, name) {
 		if errno := u.makeWhiteout(dir, name); errno != 0 {
 			return errno
 		}

@@ -111,7 +111,7 @@ func (d *node) Rename(ctx context.Context, name string, newParent fusefs.InodeEm
 			return errnoOf(err)
 		}
 	} else if derr != 0 {
-		wh, errno := u.prepareName(ddir, newName)
+		wh, errno := u.prepareName(ddir, &ds, newName)
 		if errno != 0 {
 			return errno
 		}

@@ -23,6 +23,9 @@ type found struct {
 	lowers []lowerRef
 	la     attr // attributes of lowers[0]
 	done   bool // nothing below can contribute any more
+	// pending: the last of lowers is a directory whose opaque marker is
+	// not known yet (lentry.lazyOpaque).
+	pending bool
 }
 
 func (f *found) visible() bool { return f.upper || len(f.lowers) > 0 }
@@ -34,8 +37,9 @@ func (f *found) isDir() bool {
 	return f.la.isDir()
 }
 
-// addLower stacks the entry e of layer l under what was found above it.
-func (f *found) addLower(l int, e lentry) {
+// addLower stacks the entry e of layer l (of layers) under what was found
+// above it.
+func (f *found) addLower(layers []layer, l int, e lentry) {
 	if f.done {
 		return
 	}
@@ -47,11 +51,21 @@ func (f *found) addLower(l int, e lentry) {
 			f.done = true
 			return
 		}
+		if f.pending {
+			// Whether the directory above hides this one matters now.
+			f.pending = false
+			above := f.lowers[len(f.lowers)-1]
+			if oc, ok := layers[above.layer].(opaqueChecker); ok && oc.isOpaque(above.ref) {
+				f.done = true
+				return
+			}
+		}
 		if len(f.lowers) == 0 {
 			f.la = e.attr
 		}
 		f.lowers = append(f.lowers, lowerRef{l, e.ref})
 		f.done = e.opaque
+		f.pending = e.lazyOpaque && !e.opaque
 	default:
 		if !f.upper && len(f.lowers) == 0 {
 			f.la = e.attr
@@ -155,7 +169,7 @@ func (u *union) resolve(dir string, s *state, name string) (found, syscall.Errno
 			if err != nil {
 				return f, errnoOf(err)
 			}
-			f.addLower(lr.layer, e)
+			f.addLower(u.layers, lr.layer, e)
 			if f.done {
 				break
 			}
@@ -172,7 +186,7 @@ func (u *union) resolve(dir string, s *state, name string) (found, syscall.Errno
 func (d *node) child(ctx context.Context, f *found, out *fuse.EntryOut) *fusefs.Inode {
 	ino, gen := f.ino()
 	a := f.attr()
-	n := &node{u: d.u, upper: f.upper, opaque: f.opaque, lowers: f.lowers, meta: f.meta}
+	n := &node{u: d.u, upper: f.upper, opaque: f.opaque, lowers: f.lowers, la: f.la, meta: f.meta}
 	if f.opaque {
 		n.lowers = nil
 	}

@@ -1,9 +1,12 @@
 package fs
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -55,6 +58,50 @@ func readDirNames(dirfd int, rel string) ([]string, error) {
 		return nil, errnoOf(err)
 	}
 	return names, nil
+}
+
+// direntBufs holds getdents buffers: big enough that a directory of a few
+// thousand entries takes a few calls, and reused because listing is what a
+// cold walk of the union does most.
+var direntBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
+// readDirents calls fn with the name and type (DT_*) of every entry of
+// the open directory fd, "." and ".." left out, stopping at fn's first
+// error.
+func readDirents(fd int, fn func(name string, typ uint8) error) error {
+	bp := direntBufs.Get().(*[]byte)
+	defer direntBufs.Put(bp)
+	buf := *bp
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n <= 0 {
+			return nil
+		}
+		for b := buf[:n]; len(b) > 0; {
+			// struct linux_dirent64: ino u64, off s64, reclen u16, type u8, name.
+			reclen := int(binary.NativeEndian.Uint16(b[16:18]))
+			if reclen == 0 || reclen > len(b) {
+				return unix.EIO
+			}
+			typ, name := b[18], b[19:reclen]
+			if i := bytes.IndexByte(name, 0); i >= 0 {
+				name = name[:i]
+			}
+			b = b[reclen:]
+			if len(name) == 0 || name[0] == '.' && (len(name) == 1 || len(name) == 2 && name[1] == '.') {
+				continue
+			}
+			if err := fn(string(name), typ); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // openBeneath opens rel below dirfd without leaving it: a symlink or ".."
