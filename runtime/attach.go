@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 
+	"github.com/strata-engine/strata/runtime/phase"
 	"github.com/strata-engine/strata/runtime/proto"
 	"github.com/strata-engine/strata/runtime/spec"
 )
@@ -43,11 +44,12 @@ func (r *Runtime) Attach(ctx context.Context, ref string, opts AttachOptions) (e
 	if c.State.Status != spec.Running {
 		return 0, false, fmt.Errorf("%w: you cannot attach to a stopped container, start it first", ErrNotRunning)
 	}
-	return r.attach(ctx, c.Config.ID, opts, nil)
+	return r.attach(ctx, c.Config.ID, opts)
 }
 
-// Run starts a created (or exited) container attached: its output is held
-// until the attachment is in place, so none is lost, as with docker run.
+// Run starts a created (or exited) container attached, as docker run: the
+// attachment is made before the container exists (a connection handed to
+// its monitor at start, monitor.AttachFd), so no output is lost.
 func (r *Runtime) Run(ctx context.Context, ref string, opts AttachOptions) (exitCode int, detached bool, err error) {
 	c, err := r.Inspect(ctx, ref)
 	if err != nil {
@@ -56,23 +58,45 @@ func (r *Runtime) Run(ctx context.Context, ref string, opts AttachOptions) (exit
 	if c.State.Status == spec.Running {
 		return 0, false, fmt.Errorf("%w: %s", ErrRunning, short(c.Config.ID))
 	}
-	ready, err := r.launch(ctx, c, true)
+	nc, theirs, err := attachPair()
 	if err != nil {
 		return 0, false, err
 	}
-	defer ready.Close()
-	return r.attach(ctx, c.Config.ID, opts, func() { ready.Close() })
+	pc := proto.NewConn(nc)
+	// Written now, read by the monitor when it starts: a few hundred
+	// bytes, far below a socket's buffer.
+	if err := pc.WriteJSON(proto.KindRequest, attachRequest(opts)); err != nil {
+		nc.Close()
+		theirs.Close()
+		return 0, false, err
+	}
+	if err := r.launch(ctx, c, theirs); err != nil {
+		nc.Close()
+		return 0, false, err
+	}
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	return r.stream(ctx, c.Config.ID, &ctxConn{Conn: nc, stop: stop}, pc, opts)
 }
 
-func (r *Runtime) attach(ctx context.Context, id string, opts AttachOptions, attached func()) (int, bool, error) {
-	req := &proto.Request{Op: proto.OpAttach, Stdin: opts.Stdin != nil, Stdout: true, Stderr: true}
-	nc, c, err := r.dial(ctx, id, req)
+func attachRequest(opts AttachOptions) *proto.Request {
+	return &proto.Request{Op: proto.OpAttach, Stdin: opts.Stdin != nil, Stdout: true, Stderr: true}
+}
+
+func (r *Runtime) attach(ctx context.Context, id string, opts AttachOptions) (int, bool, error) {
+	nc, c, err := r.dial(ctx, id, attachRequest(opts))
 	if err != nil {
 		if errors.Is(err, ErrNotRunning) {
 			return r.exitCode(id), false, nil
 		}
 		return 0, false, err
 	}
+	return r.stream(ctx, id, nc, c, opts)
+}
+
+// stream reads the response to an attach request sent on c, then carries
+// the container's stdio until it exits or the detach keys are typed. It
+// closes nc.
+func (r *Runtime) stream(ctx context.Context, id string, nc net.Conn, c *proto.Conn, opts AttachOptions) (int, bool, error) {
 	defer nc.Close()
 	var resp proto.Response
 	if err := c.ReadJSON(proto.KindResponse, &resp); err != nil {
@@ -81,9 +105,7 @@ func (r *Runtime) attach(ctx context.Context, id string, opts AttachOptions, att
 	if resp.Error != "" {
 		return 0, false, errors.New(resp.Error)
 	}
-	if attached != nil {
-		attached()
-	}
+	phase.Mark("attached")
 	keys, err := ParseDetachKeys(opts.DetachKeys)
 	if err != nil {
 		return 0, false, err
@@ -93,6 +115,7 @@ func (r *Runtime) attach(ctx context.Context, id string, opts AttachOptions, att
 		go sendInput(c, nc, opts.Stdin, keys, opts.CloseStdin, detach)
 	}
 	code, err := receive(c, opts.Stdout, opts.Stderr)
+	phase.Mark("exit received")
 	select {
 	case <-detach:
 		return 0, true, nil

@@ -20,9 +20,12 @@
 //	    rootfs/                      mount point of the FUSE union (image containers)
 //	    upper/, work/                the union's writable layer and its scratch space
 //
-// Every JSON file is replaced whole (temp file, fsync, rename). A
-// container whose state says running but whose monitor.lock nobody holds
-// lost its monitor: readers report it exited (137) and record that.
+// Every JSON file is replaced whole (temp file, fsync, rename); a --rm
+// container's files other than config.json skip the fsync (its monitor
+// deletes them at exit, and nobody needs them after a crash: a state.json
+// lost in one reads as exited, 137). A container whose state says running
+// but whose monitor.lock nobody holds lost its monitor: readers report it
+// exited (137) and record that.
 //
 // # Processes
 //
@@ -35,6 +38,22 @@
 // invisible to the host and disappears with the monitor however it dies;
 // init has SIGKILL as its parent-death signal, so the container dies with
 // its monitor. Exec needs no setns: init, already inside, starts it.
+//
+// A start is mostly process start-up (three executions of this binary), so
+// the monitor overlaps what it can: it clones init first thing, mounts the
+// union while init starts, and hands init the union as a detached mount
+// (open_tree(2), attached with move_mount(2)) since init's namespace was
+// copied before the mount. Run hands the monitor a connection carrying its
+// attach request (monitor.AttachFd), subscribed before the container
+// starts: no output is lost, and nothing waits on a dial of monitor.sock.
+//
+// # Tracing
+//
+// STRATA_TRACE=1 makes the CLI, the monitor and init log a line per phase
+// of a start and an exit (monotonic milliseconds and CPU time so far) to
+// their standard error; STRATA_TRACE=/path appends them to a file, which
+// --rm needs (the monitor's and init's standard error is monitor.log).
+// See package phase.
 //
 // # Locks
 //

@@ -5,6 +5,7 @@ import (
 	goruntime "runtime"
 
 	"github.com/strata-engine/strata/runtime/monitor"
+	"github.com/strata-engine/strata/runtime/phase"
 	"github.com/strata-engine/strata/runtime/sandbox"
 	"github.com/strata-engine/strata/runtime/spec"
 )
@@ -15,6 +16,7 @@ import (
 // once. The main package — and TestMain of any test that starts containers
 // — must call it first thing.
 func MaybeRunInit() bool {
+	phase.Mark("main")
 	entry := os.Getenv(spec.EntryEnv)
 	if entry == "" {
 		return false

@@ -56,7 +56,13 @@ func (r *Runtime) load(id string) (*Container, error) {
 		return nil, err
 	}
 	if err := spec.ReadJSON(filepath.Join(dir, spec.StateFile), &c.State); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
+		if !c.Config.AutoRemove {
+			return nil, err
+		}
+		// A --rm container's state is written without fsync (see
+		// writeNew); after a crash it may be empty. Its monitor is
+		// gone with the crash: it ended.
+		c.State = spec.State{Status: spec.Exited, ExitCode: 137, Error: "state lost in a crash: " + err.Error()}
 	}
 	if c.State.Status == spec.Running && !spec.MonitorAlive(dir) {
 		if err := r.reap(c); err != nil {

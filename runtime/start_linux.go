@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -14,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/strata-engine/strata/runtime/monitor"
+	"github.com/strata-engine/strata/runtime/phase"
 	"github.com/strata-engine/strata/runtime/sandbox"
 	"github.com/strata-engine/strata/runtime/spec"
 	"golang.org/x/sys/unix"
@@ -30,44 +32,46 @@ func (r *Runtime) Start(ctx context.Context, ref string) error {
 	if c.State.Status == spec.Running {
 		return nil
 	}
-	ready, err := r.launch(ctx, c, false)
-	if err != nil {
-		return err
-	}
-	ready.Close()
-	return nil
+	return r.launch(ctx, c, nil)
 }
 
-// launch starts c's monitor and waits for its report. With hold, the
-// monitor keeps the container's output back until the returned
-// connection is closed, so that an attach made before that misses nothing.
-func (r *Runtime) launch(ctx context.Context, c *Container, hold bool) (*sandbox.Conn, error) {
+// launch starts c's monitor and waits for its report. attach, when not
+// nil, is the monitor's end of a connection carrying an attach request
+// (monitor.AttachFd); launch closes it.
+func (r *Runtime) launch(ctx context.Context, c *Container, attach *os.File) error {
+	if attach != nil {
+		defer attach.Close()
+	}
 	dir := r.dir(c.Config.ID)
 	if c.State.Status == spec.Exited {
 		// The last run's monitor may still be finishing.
 		if err := spec.WaitMonitor(dir); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	ours, theirs, err := sandbox.Pair()
 	if err != nil {
-		return nil, err
+		return err
 	}
+	defer ours.Close()
 	logFile, err := os.OpenFile(filepath.Join(dir, spec.MonitorLog), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
 	if err != nil {
-		ours.Close()
 		theirs.Close()
-		return nil, err
+		return err
 	}
 	defer logFile.Close()
-	args := monitor.Args{StoreRoot: r.root, ID: c.Config.ID, Hold: hold}.Encode()
+	args := monitor.Args{StoreRoot: r.root, ID: c.Config.ID, Attach: attach != nil}.Encode()
+	extra := []*os.File{theirs}
+	if attach != nil {
+		extra = append(extra, attach)
+	}
 	cmd := &exec.Cmd{
 		Path:       r.exe,
 		Args:       append([]string{"strata-monitor"}, args...),
 		Env:        append(os.Environ(), spec.EntryEnv+"="+spec.EntryMonitor),
 		Stdout:     logFile,
 		Stderr:     logFile,
-		ExtraFiles: []*os.File{theirs},
+		ExtraFiles: extra,
 		Dir:        "/",
 		SysProcAttr: &syscall.SysProcAttr{
 			// Its own session: the monitor outlives the CLI and its
@@ -79,38 +83,53 @@ func (r *Runtime) launch(ctx context.Context, c *Container, hold bool) (*sandbox
 	var mapper func(pid int) error
 	if os.Geteuid() != 0 {
 		if mapper, err = rootless(cmd); err != nil {
-			ours.Close()
 			theirs.Close()
-			return nil, err
+			return err
 		}
 	}
+	phase.Mark("exec monitor")
 	err = cmd.Start()
 	theirs.Close()
 	if err != nil {
-		ours.Close()
-		return nil, fmt.Errorf("start monitor: %w", err)
+		return fmt.Errorf("start monitor: %w", err)
 	}
-	for _, f := range cmd.ExtraFiles[1:] {
+	for _, f := range cmd.ExtraFiles[len(extra):] {
 		f.Close()
 	}
 	go cmd.Wait() // reap it if we outlive it
 	if mapper != nil {
 		if err := mapper(cmd.Process.Pid); err != nil {
 			cmd.Process.Kill()
-			ours.Close()
-			return nil, err
+			return err
 		}
 	}
 	m, _, err := ours.Recv()
+	phase.Mark("monitor reported")
 	if err != nil {
-		ours.Close()
-		return nil, fmt.Errorf("container monitor exited: %s", lastLine(filepath.Join(dir, spec.MonitorLog)))
+		return fmt.Errorf("container monitor exited: %s", lastLine(filepath.Join(dir, spec.MonitorLog)))
 	}
 	if m.Op != sandbox.OpStarted {
-		ours.Close()
-		return nil, &StartError{Code: m.Code, Msg: m.Error}
+		return &StartError{Code: m.Code, Msg: m.Error}
 	}
-	return ours, nil
+	return nil
+}
+
+// attachPair returns a connected pair of stream sockets: ours, and the
+// monitor's end (monitor.AttachFd).
+func attachPair() (net.Conn, *os.File, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, os.NewSyscallError("socketpair", err)
+	}
+	theirs := os.NewFile(uintptr(fds[1]), "attach")
+	f := os.NewFile(uintptr(fds[0]), "attach")
+	nc, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		theirs.Close()
+		return nil, nil, fmt.Errorf("attach connection: %w", err)
+	}
+	return nc, theirs, nil
 }
 
 // rootless prepares cmd to start the monitor in a new user namespace in
@@ -161,14 +180,14 @@ func rootless(cmd *exec.Cmd) (func(pid int) error, error) {
 	}, nil
 }
 
-// usernsRelease is the descriptor on which usernsStage waits.
-const usernsRelease = monitor.ReadyFd + 1
-
 // usernsStage runs in the fresh user namespace, unmapped and without
 // capabilities, until the parent has written the id maps; executing
 // ourselves again then makes us root of the namespace with every
 // capability in it, and we continue as the monitor.
 func usernsStage() {
+	// The descriptor we wait on follows the monitor's.
+	a, _ := monitor.ParseArgs(os.Args[1:])
+	usernsRelease := monitor.ReadyFd + a.Fds()
 	var b [1]byte
 	if n, _ := unix.Read(usernsRelease, b[:]); n != 1 {
 		os.Exit(125)

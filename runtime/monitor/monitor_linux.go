@@ -10,12 +10,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/strata-engine/strata/layers"
+	"github.com/strata-engine/strata/runtime/phase"
 	"github.com/strata-engine/strata/runtime/proto"
 	"github.com/strata-engine/strata/runtime/sandbox"
 	"github.com/strata-engine/strata/runtime/spec"
@@ -24,27 +26,52 @@ import (
 
 func logf(format string, args ...any) { log.Printf(format, args...) }
 
+// startGC is the GC percentage to restore once the container runs.
+var startGC = 100
+
 // ReadyFd is the descriptor on which the monitor reports to whoever
 // started it: one sandbox.Message, OpStarted (Pid: the container's init,
-// host pid) or OpFailed (Code, Error). With Hold, the monitor then reads
-// it until EOF before it lets the container's output flow, so that the
-// starter can attach first and miss nothing.
+// host pid) or OpFailed (Code, Error).
 const ReadyFd = 3
+
+// AttachFd is, with Args.Attach, a stream connection to the starter on
+// which it has already written an attach request (package proto): the
+// monitor answers it and subscribes it to the container's output before
+// the container starts, so that it misses nothing. This saves `run` the
+// round trips of dialling monitor.sock after the start while the output
+// is held back.
+const AttachFd = ReadyFd + 1
 
 // Args are the monitor's command line after the program name.
 type Args struct {
 	StoreRoot string
 	ID        string
-	Hold      bool
+	Attach    bool // AttachFd is open
 }
 
 // Encode returns the command line for a.
 func (a Args) Encode() []string {
 	h := "0"
-	if a.Hold {
+	if a.Attach {
 		h = "1"
 	}
 	return []string{a.StoreRoot, a.ID, h}
+}
+
+// ParseArgs reads a command line made by Encode.
+func ParseArgs(args []string) (Args, bool) {
+	if len(args) != 3 {
+		return Args{}, false
+	}
+	return Args{StoreRoot: args[0], ID: args[1], Attach: args[2] == "1"}, true
+}
+
+// Fds is the number of descriptors from ReadyFd on that the monitor takes.
+func (a Args) Fds() int {
+	if a.Attach {
+		return 2
+	}
+	return 1
 }
 
 // monitor is the state of one container's monitor process.
@@ -56,8 +83,11 @@ type monitor struct {
 	log   *logWriter
 	ctl   *sandbox.Conn
 
-	initPid int
-	mainPid int // host pid of the main command (0 until known)
+	initPid  int
+	killInit func()
+	mainPid  int // host pid of the main command (0 until known)
+
+	pre *proto.Conn // the starter's attachment (Args.Attach), until followed
 
 	mu      sync.Mutex
 	subs    map[*proto.Conn]*proto.Request
@@ -75,11 +105,19 @@ func Main(args []string) {
 	log.SetPrefix(fmt.Sprintf("monitor[%d] ", os.Getpid()))
 	ready := sandbox.NewConn(ReadyFd)
 	unix.CloseOnExec(ReadyFd)
-	if len(args) != 3 {
+	unix.CloseOnExec(AttachFd) // if open: init must not inherit it
+	a, ok := ParseArgs(args)
+	if !ok {
 		ready.Send(&sandbox.Message{Op: sandbox.OpFailed, Code: sandbox.CodeSetup, Error: "monitor: bad arguments"})
 		os.Exit(2)
 	}
-	a := Args{StoreRoot: args[0], ID: args[1], Hold: args[2] == "1"}
+	// Starting a container allocates a few MiB at once (go-fuse's
+	// request buffers above all), which made the monitor collect garbage
+	// once or twice while it started, on the CPUs that the container's
+	// init needs then. run sets the default back a while after the
+	// container started (at once, it would collect right then, while a
+	// short command runs).
+	startGC = debug.SetGCPercent(400)
 	code, err := run(context.Background(), a, ready)
 	if err != nil {
 		logf("%v", err)
@@ -114,11 +152,35 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
 		return 0, &os.PathError{Op: "make / rslave", Path: "/", Err: err}
 	}
+	phase.Mark("config read, / rslave")
+	// Init starts first, and waits for its setup: its start-up (clone
+	// into fresh namespaces, exec, the Go runtime) is the longest step
+	// of a start, and it overlaps the mount and the rest below. Its
+	// mount namespace is copied now, without the union: the union is
+	// handed to it as a detached mount (sendSetup). spawnInit returns
+	// once init has exec'd, and must: go-fuse opens /dev/fuse without
+	// O_CLOEXEC (marking it just after), so an exec concurrent with the
+	// mount could leak the FUSE device into the container.
+	initDone, err := m.spawnInit()
+	if err != nil {
+		return 0, err
+	}
+	phase.Mark("init spawned")
+	setupSent, started := false, false
+	defer func() {
+		if !setupSent {
+			// Failed before init got its setup: it waits for
+			// one, and must not outlive us.
+			m.killInit()
+			<-initDone
+		}
+	}()
 	root := m.rootfs()
 	rootDir, unmountOnce, err := root.Mount(ctx)
 	if err != nil {
 		return 0, err
 	}
+	phase.Mark("rootfs mounted")
 	var once sync.Once
 	unmount := func() (err error) {
 		once.Do(func() { err = unmountOnce() })
@@ -132,6 +194,7 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 	if m.io, err = newStdio(m.cfg.Process.Tty, m.cfg.OpenStdin); err != nil {
 		return 0, err
 	}
+	defer m.io.closeChild()
 	if m.log, err = openLog(filepath.Join(dir, spec.LogFile)); err != nil {
 		return 0, err
 	}
@@ -144,11 +207,36 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 	defer os.Remove(filepath.Join(dir, spec.SocketFile))
 	defer l.Close()
 
-	initDone, err := m.startInit(rootDir)
-	if err != nil {
+	if a.Attach {
+		nc, err := attachConn()
+		if err != nil {
+			return 0, err
+		}
+		defer nc.Close()
+		// Answered and subscribed now, before any output can flow;
+		// its input is read once the container runs (followAttach).
+		if m.preattach(nc) {
+			defer func() {
+				if !started {
+					m.dropAttach()
+				}
+			}()
+		}
+	}
+	phase.Mark("stdio, log, socket ready")
+	var tree *os.File
+	if _, ours := root.(unionRootfs); ours {
+		if tree, err = cloneMount(rootDir); err != nil {
+			return 0, err
+		}
+	}
+	if err := m.sendSetup(rootDir, tree); err != nil {
 		return 0, err
 	}
+	setupSent = true
+	phase.Mark("init started, setup sent")
 	first := <-m.waiter(sandbox.MainID)
+	phase.Mark("init reported")
 	if first == nil || first.Op != sandbox.OpStarted {
 		<-initDone
 		ee := &sandbox.ExecError{Code: sandbox.CodeSetup, Msg: "container init exited during setup"}
@@ -164,13 +252,14 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 		*s = spec.State{Status: spec.Running, Pid: m.initPid, MonitorPid: os.Getpid(), StartedAt: now}
 	})
 	go m.serve(l)
+	phase.Mark("state running written")
 	ready.Send(&sandbox.Message{Op: sandbox.OpStarted, Pid: m.initPid})
-	if a.Hold {
-		// The starter closes its end once it has attached, or dies.
-		var b [1]byte
-		unix.Read(ready.Fd(), b[:])
-	}
 	ready.Close()
+	started = true
+	m.followAttach()
+	gc := time.AfterFunc(time.Second, func() { debug.SetGCPercent(startGC) })
+	defer gc.Stop()
+	phase.Mark("started, output flows")
 
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -180,10 +269,12 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 		go func() { defer wg.Done(); pump(m.io.stderr, m.output("stderr", proto.KindStderr)) }()
 	}
 	ws := <-initDone
+	phase.Mark("init exited")
 	code := sandbox.ExitStatus(ws)
 	wg.Wait() // every writer is in the dead pid namespace: EOF comes
 	m.io.closeAll()
 	m.log.flush()
+	phase.Mark("output drained")
 
 	finished := time.Now().UTC()
 	m.setState(func(s *spec.State) {
@@ -201,9 +292,11 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 	for c := range waiting {
 		c.WriteJSON(proto.KindResponse, proto.Response{ExitCode: code})
 	}
+	phase.Mark("state exited written, exit sent")
 	m.execs.Wait()
 	if m.cfg.AutoRemove {
 		m.autoRemove(unmount)
+		phase.Mark("removed")
 	}
 	return 0, nil
 }
@@ -237,7 +330,9 @@ func listen(dir string) (net.Listener, error) {
 	return l, nil
 }
 
-// setState rewrites state.json under the container's lock.
+// setState rewrites state.json under the container's lock: durably,
+// except for a --rm container, whose record this monitor deletes at exit
+// and which nobody needs after a crash (see spec.WriteJSONTransient).
 func (m *monitor) setState(f func(*spec.State)) {
 	unlock, err := spec.Lock(filepath.Join(m.dir, spec.LockFile))
 	if err != nil {
@@ -251,14 +346,18 @@ func (m *monitor) setState(f func(*spec.State)) {
 		logf("read state: %v", err)
 	}
 	f(&s)
-	if err := spec.WriteJSON(path, &s); err != nil {
+	write := spec.WriteJSON
+	if m.cfg.AutoRemove {
+		write = spec.WriteJSONTransient
+	}
+	if err := write(path, &s); err != nil {
 		logf("%v", err)
 	}
 }
 
-// startInit starts the container's init in new namespaces and sends it its
-// setup. The returned channel yields init's wait status.
-func (m *monitor) startInit(rootDir string) (<-chan syscall.WaitStatus, error) {
+// spawnInit starts the container's init in new namespaces; it waits for
+// its setup (sendSetup). The returned channel yields init's wait status.
+func (m *monitor) spawnInit() (<-chan syscall.WaitStatus, error) {
 	ctl, theirs, err := sandbox.Pair()
 	if err != nil {
 		return nil, err
@@ -271,7 +370,7 @@ func (m *monitor) startInit(rootDir string) (<-chan syscall.WaitStatus, error) {
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/exe",
 		Args:       []string{"strata-init"},
-		Env:        []string{spec.EntryEnv + "=" + spec.EntryInit},
+		Env:        append([]string{spec.EntryEnv + "=" + spec.EntryInit}, phase.Env()...),
 		ExtraFiles: []*os.File{theirs},
 		Stderr:     os.Stderr,
 		// Never a directory on our own FUSE mount: the child's chdir
@@ -304,20 +403,32 @@ func (m *monitor) startInit(rootDir string) (<-chan syscall.WaitStatus, error) {
 	}
 	theirs.Close()
 	m.initPid = cmd.Process.Pid
-	userNS := isUserNS()
+	m.killInit = func() { cmd.Process.Kill() }
+	return done, nil
+}
+
+// sendSetup tells init how to build the container's root, and starts
+// reading its reports. tree, when not nil, is the root as a detached mount
+// (the union, which init's namespace, copied before the mount, lacks);
+// sendSetup closes it.
+func (m *monitor) sendSetup(rootDir string, tree *os.File) error {
 	setup := &sandbox.Setup{
 		Rootfs: rootDir, Dir: m.dir, Hostname: m.cfg.Hostname, Mounts: m.cfg.Mounts,
-		ReadOnly: m.cfg.ReadOnly, HostNetwork: m.cfg.NetworkMode == "host", UserNS: userNS,
-		Process: m.cfg.Process,
+		ReadOnly: m.cfg.ReadOnly, HostNetwork: m.cfg.NetworkMode == "host", UserNS: isUserNS(),
+		Process: m.cfg.Process, RootTree: tree != nil,
 	}
-	err = ctl.Send(&sandbox.Message{Op: sandbox.OpSetup, Setup: setup}, m.io.child[:]...)
+	files := m.io.child[:]
+	if tree != nil {
+		defer tree.Close()
+		files = append(files, tree)
+	}
+	err := m.ctl.Send(&sandbox.Message{Op: sandbox.OpSetup, Setup: setup}, files...)
 	m.io.closeChild()
 	if err != nil {
-		cmd.Process.Kill()
-		return nil, err
+		return fmt.Errorf("send setup to init: %w", err)
 	}
 	go m.readControl()
-	return done, nil
+	return nil
 }
 
 // readControl dispatches init's messages to whoever waits for them. When
@@ -374,12 +485,21 @@ func (m *monitor) autoRemove(unmount func() error) {
 	if err := unmount(); err != nil {
 		logf("unmount: %v", err)
 	}
+	phase.Mark("unmounted")
 	if m.cfg.ImageID != "" {
 		if st, err := layers.Open(m.store); err == nil {
 			st.Release(m.cfg.ID)
 		}
 	}
-	if err := os.RemoveAll(m.dir); err != nil {
+	// Rename first, so that the container disappears at once: removing
+	// in place deletes monitor.lock before the rest, and a waiter that
+	// finds the lock gone would see a half-removed directory.
+	gone := m.dir + ".removing"
+	if err := os.Rename(m.dir, gone); err != nil {
+		logf("auto-remove: %v", err)
+		gone = m.dir
+	}
+	if err := os.RemoveAll(gone); err != nil {
 		logf("auto-remove: %v", err)
 	}
 }

@@ -3,10 +3,13 @@ package monitor
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/opencontainers/go-digest"
 	"github.com/strata-engine/strata/fs"
 	"github.com/strata-engine/strata/layers"
+	"github.com/strata-engine/strata/runtime/phase"
+	"golang.org/x/sys/unix"
 )
 
 // Rootfs makes a container's root filesystem available; the monitor owns
@@ -40,10 +43,12 @@ func (u unionRootfs) Mount(ctx context.Context) (string, func() error, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("image %s: %w", u.imageID, err)
 	}
+	phase.Mark("image resolved")
 	idx, err := st.ImageIndex(ctx, img)
 	if err != nil {
 		return "", nil, err
 	}
+	phase.Mark("image index loaded")
 	srv, err := fs.Mount(ctx, u.target, fs.Options{
 		Lowers:   []fs.Lower{fs.NewIndexLower(idx, st.ObjectsDir())},
 		UpperDir: u.upper,
@@ -54,4 +59,18 @@ func (u unionRootfs) Mount(ctx context.Context) (string, func() error, error) {
 		return "", nil, fmt.Errorf("mount %s: %w", u.target, err)
 	}
 	return u.target, srv.Unmount, nil
+}
+
+// cloneMount returns the mount at dir as a detached tree (open_tree(2)
+// with OPEN_TREE_CLONE, Linux 5.2): a file that can be sent to another
+// process and attached there with move_mount(2). Init gets the union this
+// way because its mount namespace is copied from ours before the union is
+// mounted, so that its start-up overlaps the mount. The union has no
+// submounts; AT_RECURSIVE is not needed.
+func cloneMount(dir string) (*os.File, error) {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, dir, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return nil, &os.PathError{Op: "open_tree", Path: dir, Err: err}
+	}
+	return os.NewFile(uintptr(fd), dir), nil
 }

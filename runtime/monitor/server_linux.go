@@ -106,21 +106,78 @@ func (m *monitor) output(stream string, k proto.Kind) func([]byte) {
 // exits (the final frame is KindExit) or the client hangs up.
 func (m *monitor) attach(c *proto.Conn, req *proto.Request) {
 	m.mu.Lock()
+	// The response goes first, under the lock that output frames are
+	// sent under, so that none can precede it.
+	reply(c, nil)
 	if m.subs == nil {
 		m.mu.Unlock()
-		reply(c, nil)
 		c.WriteJSON(proto.KindExit, proto.Exit{Code: m.code})
 		return
 	}
 	m.subs[c] = req
 	m.mu.Unlock()
-	reply(c, nil)
+	m.follow(c, req)
+}
+
+// follow reads c's input until the client goes away, then unsubscribes it.
+func (m *monitor) follow(c *proto.Conn, req *proto.Request) {
 	m.input(c, m.io, req.Stdin)
 	m.mu.Lock()
 	if m.subs != nil {
 		delete(m.subs, c)
 	}
 	m.mu.Unlock()
+}
+
+// attachConn takes AttachFd as a connection.
+func attachConn() (net.Conn, error) {
+	f := os.NewFile(AttachFd, "attach")
+	defer f.Close()
+	nc, err := net.FileConn(f)
+	if err != nil {
+		return nil, fmt.Errorf("attach connection: %w", err)
+	}
+	return nc, nil
+}
+
+// preattach reads the starter's attach request from nc and subscribes it
+// before the container starts (see AttachFd). false: nc holds no attach
+// request (the starter died); the container runs unattached.
+func (m *monitor) preattach(nc net.Conn) bool {
+	c := proto.NewConn(nc)
+	var req proto.Request
+	if err := c.ReadJSON(proto.KindRequest, &req); err != nil || req.Op != proto.OpAttach {
+		return false
+	}
+	m.mu.Lock()
+	reply(c, nil)
+	m.subs[c] = &req
+	m.pre = c
+	m.mu.Unlock()
+	return true
+}
+
+// dropAttach unsubscribes the starter's attachment of a container that
+// did not start.
+func (m *monitor) dropAttach() {
+	m.mu.Lock()
+	if m.subs != nil && m.pre != nil {
+		delete(m.subs, m.pre)
+	}
+	m.pre = nil
+	m.mu.Unlock()
+}
+
+// followAttach serves the starter's attachment, once the container runs,
+// until the client or the monitor (closing the connection) goes away.
+func (m *monitor) followAttach() {
+	m.mu.Lock()
+	c, req := m.pre, m.subs[m.pre]
+	m.pre = nil
+	m.mu.Unlock()
+	if c != nil && req != nil {
+		go m.follow(c, req)
+	}
 }
 
 // input reads a client's frames into io until the client goes away.

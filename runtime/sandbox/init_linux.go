@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"sync"
 	"syscall"
 
+	"github.com/strata-engine/strata/runtime/phase"
 	"github.com/strata-engine/strata/runtime/spec"
 	"golang.org/x/sys/unix"
 )
@@ -52,18 +54,28 @@ type initState struct {
 // thread is restricted to the container's privileges and forks every
 // command. Init never returns.
 func Init() {
+	phase.Open() // before pivot_root hides the trace file
 	ctl := NewConn(3)
-	unix.CloseOnExec(3)
+	closeExecFrom(3)
 	m, files, err := ctl.Recv()
-	if err != nil || m.Op != OpSetup || m.Setup == nil || len(files) != 3 {
+	phase.Mark("setup received")
+	if err != nil || m.Op != OpSetup || m.Setup == nil {
 		os.Exit(CodeSetup)
 	}
 	s := m.Setup
+	var tree *os.File
+	if s.RootTree && len(files) == 4 {
+		tree, files = files[3], files[:3]
+	}
+	if len(files) != 3 || s.RootTree != (tree != nil) {
+		os.Exit(CodeSetup)
+	}
 	var console *os.File
 	if s.Process.Tty {
 		console = files[0]
 	}
-	err = setupRoot(s, console)
+	err = setupRoot(s, tree, console)
+	phase.Mark("root set up")
 	if err == nil {
 		err = restrict()
 	}
@@ -87,6 +99,7 @@ func Init() {
 		case j := <-in.jobs:
 			j.done <- in.fork(j)
 		case code := <-in.mainDone:
+			phase.Mark("main exited")
 			os.Exit(code)
 		}
 	}
@@ -152,6 +165,7 @@ func (in *initState) start(id int, p *spec.Process, files []*os.File) {
 		return
 	}
 	pr.started = true
+	phase.Mark("process %d forked", id)
 	in.ctl.Send(&Message{Op: OpStarted, ID: id, Pid: pr.pid})
 	if pr.exited {
 		in.reportExit(pr)
@@ -213,5 +227,27 @@ func (in *initState) serve() {
 			continue
 		}
 		go in.start(m.ID, m.Process, files)
+	}
+}
+
+// closeExecFrom marks every descriptor from fd on close-on-exec, as runc's
+// CloseExecFrom: ForkExec passes a command its three stdio descriptors,
+// but also anything else not close-on-exec that Init inherited — the
+// monitor's are, but the monitor's own inheritance from the CLI, and the
+// CLI's from its shell, may not be (such a descriptor, and once the FUSE
+// device, reached the container's commands).
+func closeExecFrom(fd int) {
+	if unix.CloseRange(uint(fd), ^uint(0), unix.CLOSE_RANGE_CLOEXEC) == nil {
+		return
+	}
+	// Before Linux 5.11.
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if n, err := strconv.Atoi(e.Name()); err == nil && n >= fd {
+			unix.CloseOnExec(n)
+		}
 	}
 }

@@ -19,7 +19,8 @@ const (
 const MainID = 0
 
 // Message is one control message. Messages carrying file descriptors
-// (OpSetup, OpExec: stdin, stdout, stderr) send them as SCM_RIGHTS.
+// (OpSetup, OpExec: stdin, stdout, stderr; then OpSetup's root tree)
+// send them as SCM_RIGHTS.
 type Message struct {
 	Op      string        `json:"op"`
 	ID      int           `json:"id"`
@@ -45,8 +46,13 @@ type Setup struct {
 	HostNetwork bool `json:"hostNetwork,omitempty"`
 	// UserNS: Init runs in a user namespace (rootless); device nodes
 	// cannot be created and are bound from the host instead.
-	UserNS  bool         `json:"userns,omitempty"`
-	Process spec.Process `json:"process"`
+	UserNS bool `json:"userns,omitempty"`
+	// RootTree: the message carries a fourth file, Rootfs as a detached
+	// mount (open_tree), which Init attaches at Rootfs in its own
+	// namespace (the monitor's union, mounted after Init's namespace was
+	// copied).
+	RootTree bool         `json:"rootTree,omitempty"`
+	Process  spec.Process `json:"process"`
 }
 
 // ExitCode turns a wait status into the shell's convention: the exit

@@ -6,12 +6,15 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/strata-engine/strata/runtime/phase"
 	"golang.org/x/sys/unix"
 )
 
 // setupRoot builds the container's view of the world in Init's fresh mount
 // namespace and ends with Init inside it: "/" is the container's root.
-func setupRoot(s *Setup, console *os.File) error {
+// tree, when not nil, is the root as a detached mount, to attach at
+// s.Rootfs; it is closed.
+func setupRoot(s *Setup, tree, console *os.File) error {
 	root := s.Rootfs
 	// Nothing we mount may propagate back to the monitor's namespace (or,
 	// through shared peers, to the host): make the whole tree private
@@ -19,21 +22,33 @@ func setupRoot(s *Setup, console *os.File) error {
 	if err := mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return err
 	}
-	// pivot_root(2) requires the new root to be a mount point; a plain
-	// directory root is not one, so bind it onto itself.
-	if err := mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+	if tree != nil {
+		// The monitor's union, cloned with open_tree(2): attach it
+		// where the monitor has it, which also makes the root the
+		// mount point that pivot_root(2) requires.
+		err := unix.MoveMount(int(tree.Fd()), "", unix.AT_FDCWD, root, unix.MOVE_MOUNT_F_EMPTY_PATH)
+		tree.Close()
+		if err != nil {
+			return &mountError{op: "move_mount", source: "root tree", target: root, err: err}
+		}
+	} else if err := mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		// pivot_root(2) requires the new root to be a mount point; a
+		// plain directory root is not one, so bind it onto itself.
 		return err
 	}
 	// A fresh procfs shows the new pid namespace: the container's init is 1.
 	if err := mountAt(root, "/proc", false, "proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return err
 	}
+	phase.Mark("root bound, /proc mounted")
 	if err := setupDev(root, s.UserNS, console); err != nil {
 		return err
 	}
+	phase.Mark("/dev set up")
 	if err := setupSys(root, s); err != nil {
 		return err
 	}
+	phase.Mark("/sys mounted")
 	for _, f := range []struct{ name, dest string }{
 		{"hosts", "/etc/hosts"}, {"hostname", "/etc/hostname"}, {"resolv.conf", "/etc/resolv.conf"},
 	} {
@@ -50,9 +65,11 @@ func setupRoot(s *Setup, console *os.File) error {
 			return err
 		}
 	}
+	phase.Mark("binds done")
 	if err := pivotRoot(root); err != nil {
 		return err
 	}
+	phase.Mark("pivoted")
 	for _, p := range maskedPaths {
 		if err := maskPath(p); err != nil {
 			return err

@@ -16,6 +16,7 @@ import (
 type Conn struct {
 	fd   int
 	once sync.Once
+	buf  []byte // Recv's, reused and grown to the longest message seen
 }
 
 // NewConn wraps a socket descriptor.
@@ -68,10 +69,22 @@ const maxMessage = 1 << 20
 // Recv receives one message and the files that came with it. It returns
 // io.EOF-like os.ErrClosed when the peer has closed its end.
 func (c *Conn) Recv() (*Message, []*os.File, error) {
-	buf := make([]byte, maxMessage)
 	oob := make([]byte, unix.CmsgSpace(16*4))
 	for {
-		n, oobn, _, _, err := unix.Recvmsg(c.fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		// Peek at the message's length first (MSG_TRUNC reports a
+		// datagram's full length): a buffer of maxMessage for every
+		// message made the monitor collect garbage while it started
+		// its container.
+		var peek [1]byte
+		size, _, _, _, err := unix.Recvmsg(c.fd, peek[:], nil, unix.MSG_PEEK|unix.MSG_TRUNC)
+		if err == nil && size > cap(c.buf) {
+			c.buf = make([]byte, min(size, maxMessage+1))
+		}
+		buf := c.buf[:cap(c.buf)]
+		if len(buf) == 0 {
+			buf = make([]byte, 1) // EOF still needs a buffer to say so
+		}
+		n, oobn, flags, _, err := unix.Recvmsg(c.fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
 		if err == unix.EINTR {
 			continue
 		}
@@ -86,11 +99,16 @@ func (c *Conn) Recv() (*Message, []*os.File, error) {
 			return nil, nil, err
 		}
 		m := new(Message)
-		if err := json.Unmarshal(buf[:n], m); err != nil {
+		if n > maxMessage || flags&unix.MSG_TRUNC != 0 {
+			err = fmt.Errorf("control message of %d bytes or more: too long", n)
+		} else if err = json.Unmarshal(buf[:n], m); err != nil {
+			err = fmt.Errorf("control message: %w", err)
+		}
+		if err != nil {
 			for _, f := range files {
 				f.Close()
 			}
-			return nil, nil, fmt.Errorf("control message: %w", err)
+			return nil, nil, err
 		}
 		return m, files, nil
 	}

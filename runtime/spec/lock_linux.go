@@ -50,21 +50,29 @@ func TryLock(path string) (f *os.File, ok bool, err error) {
 // a pid, a lock cannot be inherited by an unrelated process that happens
 // to get the dead monitor's pid.
 func MonitorAlive(dir string) bool {
-	f, ok, err := TryLock(dir + "/" + MonitorLock)
+	// Never created here: a --rm container's monitor may be deleting
+	// dir, and a new monitor.lock would leave it behind.
+	f, err := os.OpenFile(dir+"/"+MonitorLock, os.O_RDWR, 0)
 	if err != nil {
-		return false
+		return false // no monitor ever ran, or dir is gone
 	}
-	if ok {
-		f.Close()
-	}
-	return !ok
+	defer f.Close()
+	err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+	return errors.Is(err, unix.EWOULDBLOCK)
 }
 
 // WaitMonitor blocks until no monitor holds dir's monitor.lock: one that
 // has recorded its container's exit finishes (unmounts, exits) before a
-// new start or a removal may proceed.
+// new start or a removal may proceed. A missing lock (or dir) has no
+// monitor: a --rm container's monitor deletes both as it finishes.
 func WaitMonitor(dir string) error {
-	f, err := os.OpenFile(dir+"/"+MonitorLock, os.O_RDWR|os.O_CREATE, 0o600)
+	// Not O_CREATE: creating the lock in a directory that a --rm
+	// container's monitor is removing made its removal fail (ENOTEMPTY)
+	// and left the directory behind.
+	f, err := os.OpenFile(dir+"/"+MonitorLock, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
