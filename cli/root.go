@@ -160,6 +160,7 @@ func (a *app) commands() []func() *cobra.Command {
 		a.newSystemCommand,
 		a.newAttachCommand,
 		a.newCommitCommand,
+		a.newDedupCommand,
 		a.newCpCommand,
 		a.newCreateCommand,
 		a.newDiffCommand,

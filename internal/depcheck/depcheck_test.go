@@ -50,6 +50,11 @@ func TestImportRules(t *testing.T) {
 			func(i string) bool {
 				return under(i, "fs") || under(i, "runtime") || under(i, "build") || under(i, "cli")
 			}},
+		{"dedup reads the store and imports nothing that runs or mounts",
+			func(p string) bool { return under(p, "dedup") },
+			func(i string) bool {
+				return under(i, "fs") || under(i, "runtime") || under(i, "build") || under(i, "cli")
+			}},
 		{"only cli imports cobra",
 			func(p string) bool { return !under(p, "cli") },
 			func(i string) bool { return strings.HasPrefix(i, "github.com/spf13/cobra") }},
