@@ -2,7 +2,9 @@
 # File-level deduplication on two real images that share most files: a
 # Debian bookworm minbase rootfs and one with python3-minimal and curl
 # added, both from debootstrap. Imports both into a fresh store and prints
-# `strata system df`. Needs root, debootstrap and bin/strata.
+# `strata system df` and `strata dedup report` (the strategies at 4 KiB,
+# 16 KiB and 64 KiB chunks, and the chart docs/img/dedup-debian.svg).
+# Needs root, debootstrap and bin/strata.
 #
 #   bench/dedup.sh            (rootfs trees cached in $BENCH_DATA)
 set -euo pipefail
@@ -32,3 +34,7 @@ rm -rf "$STRATA_ROOT"
 "$strata" system df
 "$strata" system df -v | tail -2
 du -sh "$STRATA_ROOT/objects" "$STRATA_ROOT/blobs" "$STRATA_ROOT/layers"
+for size in 4KiB 16KiB; do
+  "$strata" dedup report --top 0 --chunk-size "$size" | sed -n '/^STRATEGY/,/^(compressed/p'
+done
+"$strata" dedup report --top 5 --chart docs/img/dedup-debian.svg
