@@ -19,9 +19,10 @@ import (
 
 func (a *app) newMountCommand() *cobra.Command {
 	var foreground bool
+	var upper, work string
 	c := &cobra.Command{
 		Use:   "mount [OPTIONS] IMAGE MOUNTPOINT",
-		Short: "Mount an image's filesystem, read-only, at MOUNTPOINT",
+		Short: "Mount an image's filesystem at MOUNTPOINT (read-only without --upper)",
 		Args:  exactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
 			mnt, err := filepath.Abs(args[1])
@@ -44,6 +45,20 @@ func (a *app) newMountCommand() *cobra.Command {
 				Lowers: []fs.Lower{fs.NewIndexLower(x, s.ObjectsDir())},
 				FsName: "strata:" + img.ShortID(),
 			}
+			if (upper == "") != (work == "") {
+				return &usageError{"--upper and --work go together"}
+			}
+			if upper != "" {
+				// Writable, as a container's root: changes go to upper,
+				// and passthrough is used where the server may.
+				if opts.UpperDir, err = filepath.Abs(upper); err != nil {
+					return err
+				}
+				if opts.WorkDir, err = filepath.Abs(work); err != nil {
+					return err
+				}
+				opts.Passthrough = true
+			}
 			if code := serveMount(a.err, foreground, func() (mountServer, error) {
 				return fs.Mount(context.Background(), mnt, opts)
 			}); code != 0 {
@@ -53,6 +68,8 @@ func (a *app) newMountCommand() *cobra.Command {
 		},
 	}
 	c.Flags().BoolVarP(&foreground, "foreground", "f", false, "Serve in the foreground until unmounted")
+	c.Flags().StringVar(&upper, "upper", "", "Make the mount writable, with changes in this directory")
+	c.Flags().StringVar(&work, "work", "", "Scratch directory for --upper, on the same filesystem")
 	return c
 }
 
