@@ -98,7 +98,7 @@ func (a *app) runDedupReport(ctx context.Context, o dedupOptions, refs []string)
 		return err
 	}
 	if o.chart != "" {
-		if err := writeChart(r, o.chart, chartFormat); err != nil {
+		if err := writeFileAtomic(o.chart, func(w io.Writer) error { return r.WriteChart(w, chartFormat) }); err != nil {
 			return err
 		}
 	}
@@ -144,28 +144,25 @@ func dedupImages(ctx context.Context, s *layers.Store, refs []string) ([]*layers
 	return out, nil
 }
 
-// writeChart writes the chart beside its final name and renames it, so a
-// failure leaves no half-drawn file.
-func writeChart(r *dedup.Report, name, format string) error {
-	f, err := os.CreateTemp(filepath.Dir(name), ".chart-*")
+// writeFileAtomic writes a file through write, beside its final name,
+// and renames it: a failure leaves no half-written file.
+func writeFileAtomic(name string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(name), ".strata-*")
 	if err != nil {
-		return fmt.Errorf("chart: %w", err)
+		return err
 	}
 	defer os.Remove(f.Name())
-	if err := r.WriteChart(f, format); err != nil {
+	if err := write(f); err != nil {
 		f.Close()
 		return err
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("chart: %w", err)
+		return err
 	}
 	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return fmt.Errorf("chart: %w", err)
+		return err
 	}
-	if err := os.Rename(f.Name(), name); err != nil {
-		return fmt.Errorf("chart: %w", err)
-	}
-	return nil
+	return os.Rename(f.Name(), name)
 }
 
 func writeDedupTable(out io.Writer, r *dedup.Report) error {

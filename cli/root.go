@@ -159,6 +159,7 @@ func (a *app) commands() []func() *cobra.Command {
 		a.newImageCommand,
 		a.newSystemCommand,
 		a.newAttachCommand,
+		a.newBenchCommand,
 		a.newCommitCommand,
 		a.newDedupCommand,
 		a.newCpCommand,

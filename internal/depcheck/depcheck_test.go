@@ -55,6 +55,9 @@ func TestImportRules(t *testing.T) {
 			func(i string) bool {
 				return under(i, "fs") || under(i, "runtime") || under(i, "build") || under(i, "cli")
 			}},
+		{"fsbench runs strata as a command: it imports neither fs, runtime nor cli",
+			func(p string) bool { return under(p, "fsbench") },
+			func(i string) bool { return under(i, "fs") || under(i, "runtime") || under(i, "cli") }},
 		{"only cli imports cobra",
 			func(p string) bool { return !under(p, "cli") },
 			func(i string) bool { return strings.HasPrefix(i, "github.com/spf13/cobra") }},

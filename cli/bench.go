@@ -1,0 +1,201 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/strata-engine/strata/dedup"
+	"github.com/strata-engine/strata/fsbench"
+	"github.com/strata-engine/strata/layers"
+	"github.com/strata-engine/strata/layers/index"
+)
+
+// newBenchCommand is "strata bench": storage benchmarks.
+func (a *app) newBenchCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "bench",
+		Short: "Benchmark filesystems and containers",
+		Args:  noArgs,
+		RunE:  showHelp,
+	}
+	c.AddCommand(a.newBenchFsCommand())
+	return c
+}
+
+type benchFsOptions struct {
+	synthetic string
+	fs        []string
+	workloads []string
+	reps      int
+	format    string
+	chart     string
+	compare   string
+	scratch   string
+	quiet     bool
+}
+
+func (a *app) newBenchFsCommand() *cobra.Command {
+	var o benchFsOptions
+	var about strings.Builder
+	for _, w := range fsbench.Workloads() {
+		fmt.Fprintf(&about, "  %-10s %s\n", w, fsbench.WorkloadAbout(w))
+	}
+	c := &cobra.Command{
+		Use:   "fs [OPTIONS] [IMAGE]",
+		Short: "Compare union filesystems on an image's layers",
+		Long: `Run the union-filesystem workloads on the layers of IMAGE (or of a generated
+image, --synthetic) over Strata's filesystem, kernel overlayfs and
+fuse-overlayfs, interleaved, each run on a fresh mount, and report the median
+times and their ratios to overlayfs. Filesystems that cannot run here are
+skipped with the reason.
+
+Workloads:
+` + about.String() + `
+--synthetic takes "files=N,size=MIN-MAX,layers=N,big=SIZE,seed=N" (defaults:
+files=20000,size=512-64KiB,layers=5,big=64MiB,seed=1), or "default".`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			ref := ""
+			if len(args) == 1 {
+				ref = args[0]
+			}
+			o.synthetic = strings.TrimSpace(o.synthetic)
+			if c.Flags().Changed("synthetic") && o.synthetic == "" {
+				o.synthetic = "default"
+			}
+			return a.runBenchFs(c.Context(), o, ref)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.synthetic, "synthetic", "", "Generate the image to measure (see above)")
+	f.StringSliceVar(&o.fs, "fs", fsbench.AllContenders, "Filesystems to compare")
+	f.StringSliceVar(&o.workloads, "workload", nil, "Workloads to run (default all)")
+	f.IntVarP(&o.reps, "reps", "n", 3, "Runs of each workload on each filesystem")
+	f.StringVar(&o.format, "format", "table", `Output format: "table", "csv" or "json"`)
+	f.StringVar(&o.chart, "chart", "", "Also draw the ratios as a chart to this file (.svg, .png or .pdf)")
+	f.StringVar(&o.compare, "compare", "", "Contrast this run with one saved with --format json")
+	f.StringVar(&o.scratch, "scratch", "", "Directory for mounts and layer copies (default: the store's tmp)")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "Do not log each step to the standard error")
+	return c
+}
+
+func (a *app) runBenchFs(ctx context.Context, o benchFsOptions, ref string) error {
+	switch o.format {
+	case "table", "csv", "json":
+	default:
+		return &usageError{fmt.Sprintf("invalid --format %q: want \"table\", \"csv\" or \"json\"", o.format)}
+	}
+	if o.reps < 1 {
+		return &usageError{fmt.Sprintf("invalid --reps %d: want 1 or more", o.reps)}
+	}
+	if (ref == "") == (o.synthetic == "") {
+		return &usageError{"\"strata bench fs\" takes an IMAGE or --synthetic, not both"}
+	}
+	var chartFormat string
+	if o.chart != "" {
+		var err error
+		if chartFormat, err = dedup.ChartFormat(o.chart); err != nil {
+			return &usageError{err.Error()}
+		}
+	}
+	var old *fsbench.Result
+	if o.compare != "" {
+		var err error
+		if old, err = fsbench.ReadResult(o.compare); err != nil {
+			return err
+		}
+	}
+	var syn fsbench.Synthetic
+	if o.synthetic != "" {
+		var err error
+		if syn, err = fsbench.ParseSynthetic(o.synthetic); err != nil {
+			return &usageError{err.Error()}
+		}
+	}
+
+	s, err := a.store()
+	if err != nil {
+		return err
+	}
+	logw := a.err
+	if o.quiet {
+		logw = io.Discard
+	}
+	var img *layers.Image
+	if o.synthetic != "" {
+		ref = syn.Ref()
+		if img, err = s.ResolveImage(ctx, ref); err != nil {
+			if !errors.Is(err, layers.ErrNotFound) {
+				return err
+			}
+			fmt.Fprintf(logw, "generating %s (about %d MB)\n", ref, syn.ContentSize()/1e6)
+			if img, err = syn.Make(ctx, s); err != nil {
+				return err
+			}
+		}
+	} else if img, err = s.ResolveImage(ctx, ref); err != nil {
+		return err
+	}
+	// The image must outlive the run, whatever else prunes meanwhile.
+	holder := fmt.Sprintf("bench-%d", os.Getpid())
+	if err := s.Hold(holder, img.ID); err != nil {
+		return err
+	}
+	defer s.Release(holder)
+
+	merged, err := s.ImageIndex(ctx, img)
+	if err != nil {
+		return err
+	}
+	var lowers []*index.Index
+	for _, l := range img.Layers {
+		x, err := s.LayerIndex(l.DiffID)
+		if err != nil {
+			return err
+		}
+		lowers = append(lowers, x)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	scratch := o.scratch
+	if scratch == "" {
+		scratch = filepath.Join(s.Root(), "tmp")
+	}
+	res, err := fsbench.Run(ctx, fsbench.Options{
+		Image: img.ID.String(), Merged: merged, Layers: lowers, Objects: s,
+		Strata:     []string{self, "--root", s.Root()},
+		Contenders: o.fs, Workloads: o.workloads, Reps: o.reps,
+		Scratch: scratch, Log: logw,
+	})
+	if err != nil {
+		return err
+	}
+	res.Image = ref
+	if o.chart != "" {
+		if err := writeFileAtomic(o.chart, func(w io.Writer) error { return res.WriteChart(w, chartFormat) }); err != nil {
+			return err
+		}
+	}
+	switch o.format {
+	case "csv":
+		err = res.WriteCSV(a.out)
+	case "json":
+		err = res.WriteJSON(a.out)
+	default:
+		err = res.WriteTable(a.out)
+	}
+	if err != nil || old == nil {
+		return err
+	}
+	fmt.Fprintln(a.out)
+	return fsbench.WriteComparison(a.out, old, res)
+}
