@@ -15,6 +15,7 @@ import (
 	"github.com/strata-engine/strata/fsbench"
 	"github.com/strata-engine/strata/layers"
 	"github.com/strata-engine/strata/layers/index"
+	"github.com/strata-engine/strata/runbench"
 )
 
 // newBenchCommand is "strata bench": storage benchmarks.
@@ -25,8 +26,94 @@ func (a *app) newBenchCommand() *cobra.Command {
 		Args:  noArgs,
 		RunE:  showHelp,
 	}
-	c.AddCommand(a.newBenchFsCommand())
+	c.AddCommand(a.newBenchFsCommand(), a.newBenchRunCommand())
 	return c
+}
+
+type benchRunOptions struct {
+	runtimes []string
+	reps     int
+	parallel int
+	format   string
+	scratch  string
+	quiet    bool
+}
+
+func (a *app) newBenchRunCommand() *cobra.Command {
+	var o benchRunOptions
+	c := &cobra.Command{
+		Use:   "run [OPTIONS] IMAGE [COMMAND [ARG...]]",
+		Short: "Measure container start latency and throughput",
+		Long: `Run COMMAND (default /bin/true) in containers of IMAGE, with "strata run --rm"
+and, when installed, runc and crun on an OCI bundle of the same image: REPS
+runs one after another (interleaved between runtimes) for the latency, then
+REPS x PARALLEL runs, PARALLEL at a time, for the throughput.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return a.runBenchRun(c.Context(), o, args[0], args[1:])
+		},
+	}
+	f := c.Flags()
+	f.SetInterspersed(false)
+	f.StringSliceVar(&o.runtimes, "runtime", runbench.AllRuntimes, "Runtimes to compare")
+	f.IntVarP(&o.reps, "reps", "n", 20, "Sequential runs per runtime")
+	f.IntVar(&o.parallel, "parallel", 0, "Containers at once in the throughput phase (default: the CPU count)")
+	f.StringVar(&o.format, "format", "table", `Output format: "table" or "json"`)
+	f.StringVar(&o.scratch, "scratch", "", "Directory for the OCI bundle (default: the store's tmp)")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "Do not log each step to the standard error")
+	return c
+}
+
+func (a *app) runBenchRun(ctx context.Context, o benchRunOptions, ref string, cmd []string) error {
+	if o.format != "table" && o.format != "json" {
+		return &usageError{fmt.Sprintf("invalid --format %q: want \"table\" or \"json\"", o.format)}
+	}
+	if o.reps < 1 || o.parallel < 0 {
+		return &usageError{"--reps must be 1 or more and --parallel 0 or more"}
+	}
+	s, err := a.store()
+	if err != nil {
+		return err
+	}
+	img, err := s.ResolveImage(ctx, ref)
+	if err != nil {
+		return err
+	}
+	holder := fmt.Sprintf("bench-%d", os.Getpid())
+	if err := s.Hold(holder, img.ID); err != nil {
+		return err
+	}
+	defer s.Release(holder)
+	merged, err := s.ImageIndex(ctx, img)
+	if err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	scratch := o.scratch
+	if scratch == "" {
+		scratch = filepath.Join(s.Root(), "tmp")
+	}
+	logw := a.err
+	if o.quiet {
+		logw = io.Discard
+	}
+	res, err := runbench.Run(ctx, runbench.Options{
+		Image: ref, Merged: merged, Objects: s,
+		Strata:   []string{self, "--root", s.Root()},
+		Command:  cmd,
+		Runtimes: o.runtimes, Reps: o.reps, Parallel: o.parallel,
+		Scratch: scratch, Log: logw,
+	})
+	if err != nil {
+		return err
+	}
+	if o.format == "json" {
+		return res.WriteJSON(a.out)
+	}
+	return res.WriteTable(a.out)
 }
 
 type benchFsOptions struct {

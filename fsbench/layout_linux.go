@@ -18,13 +18,13 @@ type Objects interface {
 	OpenObject(d index.Digest) (io.ReadCloser, error)
 }
 
-// layOut writes one layer, described by its index, as an overlayfs lower
+// LayOut writes one layer, described by its index, as an overlayfs lower
 // directory at dir: files with their content, modes, owners, times and
 // xattrs; hard links as hard links; whiteouts as 0:0 character devices;
 // opaque directories with trusted.overlay.opaque=y. Names come from a
 // checked index (no "/", "." or ".."), so joining them under dir stays
 // inside it.
-func layOut(ctx context.Context, x *index.Index, objects Objects, dir string) error {
+func LayOut(ctx context.Context, x *index.Index, objects Objects, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

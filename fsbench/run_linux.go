@@ -121,7 +121,7 @@ func Run(ctx context.Context, opts Options) (res *Result, err error) {
 		r.logf("laying out %d layers as directories for overlayfs", len(opts.Layers))
 		for i, x := range opts.Layers {
 			d := filepath.Join(r.dir, "layers", fmt.Sprint(i))
-			if err := layOut(ctx, x, opts.Objects, d); err != nil {
+			if err := LayOut(ctx, x, opts.Objects, d); err != nil {
 				return nil, fmt.Errorf("layer %d: %w", i, err)
 			}
 			r.layerDirs = append(r.layerDirs, d)

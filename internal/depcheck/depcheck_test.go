@@ -55,8 +55,8 @@ func TestImportRules(t *testing.T) {
 			func(i string) bool {
 				return under(i, "fs") || under(i, "runtime") || under(i, "build") || under(i, "cli")
 			}},
-		{"fsbench runs strata as a command: it imports neither fs, runtime nor cli",
-			func(p string) bool { return under(p, "fsbench") },
+		{"fsbench and runbench run strata as a command: they import neither fs, runtime nor cli",
+			func(p string) bool { return under(p, "fsbench") || under(p, "runbench") },
 			func(i string) bool { return under(i, "fs") || under(i, "runtime") || under(i, "cli") }},
 		{"only cli imports cobra",
 			func(p string) bool { return !under(p, "cli") },
