@@ -45,6 +45,8 @@ show "$strata" import -c 'CMD ["sh"]' "$demo/busybox-motd.tar" busybox:motd
 show "$strata" images
 echo "Two layers hold the same files; the object store keeps each content once:"
 show "$strata" system df
+echo "What layer-, file- and chunk-level deduplication would each store:"
+show "$strata" dedup report --top 3 --chunk-size 16KiB
 
 step "Containers: the image's root is a FUSE union mount with a private writable layer"
 show "$strata" run --rm busybox sh -c 'echo "hello from $(hostname)"; grep -o " / / .* - fuse[.a-z]*" /proc/self/mountinfo'
