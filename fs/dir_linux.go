@@ -34,6 +34,9 @@ var (
 	_ fusefs.FileFsyncdirer     = (*dirHandle)(nil)
 )
 
+// OpendirHandle makes the handle each READDIR request is served through
+// (see noOpendir: the kernel itself opens no directory). The flags matter
+// only to a server mounted without noOpendir.
 func (d *node) OpendirHandle(ctx context.Context, flags uint32) (fusefs.FileHandle, uint32, syscall.Errno) {
 	var fl uint32
 	if s := d.snapshot(); !s.upper {

@@ -82,8 +82,11 @@
 // Lookups, attributes and negative lookups of lower objects may be cached
 // by the kernel for LowerTimeout (a day), of upper ones for UpperTimeout
 // (a second): every change goes through the kernel, which updates its own
-// caches. Lower files open with FOPEN_KEEP_CACHE, lower-only directories
-// with FOPEN_CACHE_DIR, read-only opens with FOPEN_NOFLUSH. READDIRPLUS is
+// caches. Lower files open with FOPEN_KEEP_CACHE, read-only opens with
+// FOPEN_NOFLUSH. Directories are never opened at all: the first OPENDIR is
+// refused with ENOSYS, so the kernel sends neither OPENDIR nor RELEASEDIR
+// again and keeps every listing cached until a change through the mount
+// drops it (noopendir_linux.go says why that is safe). READDIRPLUS is
 // answered from the merged listing without a second lookup. We cache too,
 // since lowers never change: a node keeps its lower attributes and extended
 // attributes, so GETATTR and GETXATTR of a lower object make no system

@@ -4,8 +4,11 @@ package posixtest
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -71,8 +74,83 @@ func xattrList(t *testing.T, p string) []string {
 	return out
 }
 
+// bigDirImage is a lower layer with a directory too large for one
+// readdir request, and a top layer that changes part of it.
+func bigDirImage() []Layer {
+	bottom := Layer{Dir("big")}
+	for i := 0; i < 1200; i++ {
+		bottom = append(bottom, File(fmt.Sprintf("big/lower-%04d", i), "x"))
+	}
+	top := Layer{Dir("big")}
+	for i := 0; i < 1200; i += 10 {
+		top = append(top, Whiteout(fmt.Sprintf("big/lower-%04d", i)))
+	}
+	return []Layer{top, bottom}
+}
+
 func moreCases(img []Layer) []Case {
 	return []Case{
+		{Name: "bigdir", Layers: bigDirImage(), Run: func(t *testing.T, m Mounted, s *Setup) {
+			// Listings that take many readdir requests, read in small
+			// batches, stay complete and in order while the directory
+			// changes between listings: through cached listings, the
+			// kernel must notice every change made through the mount.
+			dir := filepath.Join(m.Dir(), "big")
+			want := map[string]bool{}
+			for i := 0; i < 1200; i++ {
+				if i%10 != 0 {
+					want[fmt.Sprintf("lower-%04d", i)] = true
+				}
+			}
+			check := func(when string) {
+				t.Helper()
+				f, err := os.Open(dir)
+				must(t, err)
+				defer f.Close()
+				var got []string
+				for {
+					names, err := f.Readdirnames(7)
+					got = append(got, names...)
+					if err == io.EOF {
+						break
+					}
+					must(t, err)
+				}
+				if s.Sorted && !sort.StringsAreSorted(got) {
+					t.Errorf("%s: listing not sorted", when)
+				}
+				seen := map[string]bool{}
+				for _, n := range got {
+					if seen[n] || !want[n] {
+						t.Errorf("%s: %q listed twice or not there", when, n)
+					}
+					seen[n] = true
+				}
+				if len(seen) != len(want) {
+					t.Errorf("%s: got %d names, want %d", when, len(seen), len(want))
+				}
+			}
+			check("first listing")
+			check("second listing")
+			for i := 1; i < 1200; i += 3 {
+				if i%10 != 0 {
+					must(t, os.Remove(filepath.Join(dir, fmt.Sprintf("lower-%04d", i))))
+					delete(want, fmt.Sprintf("lower-%04d", i))
+				}
+			}
+			check("after removals")
+			for i := 0; i < 300; i++ {
+				n := fmt.Sprintf("upper-%04d", i)
+				write(t, filepath.Join(dir, n), "y")
+				want[n] = true
+			}
+			must(t, os.Rename(filepath.Join(dir, "lower-0002"), filepath.Join(dir, "renamed")))
+			delete(want, "lower-0002")
+			want["renamed"] = true
+			check("after creations and a rename")
+			m.Remount(t)
+			check("after remount")
+		}},
 		{Name: "xattrs", Layers: img, Run: func(t *testing.T, m Mounted, s *Setup) {
 			p := filepath.Join(m.Dir(), "attrs")
 			buf := make([]byte, 64)
