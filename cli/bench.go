@@ -124,6 +124,7 @@ type benchFsOptions struct {
 	format    string
 	chart     string
 	compare   string
+	input     string
 	scratch   string
 	quiet     bool
 }
@@ -153,6 +154,12 @@ files=20000,size=512-64KiB,layers=5,big=64MiB,seed=1), or "default".`,
 			if len(args) == 1 {
 				ref = args[0]
 			}
+			if o.input != "" {
+				if ref != "" || o.synthetic != "" {
+					return &usageError{"--input reports a saved run: it takes no IMAGE or --synthetic"}
+				}
+				return a.reportBenchFs(o, nil)
+			}
 			o.synthetic = strings.TrimSpace(o.synthetic)
 			if c.Flags().Changed("synthetic") && o.synthetic == "" {
 				o.synthetic = "default"
@@ -168,36 +175,41 @@ files=20000,size=512-64KiB,layers=5,big=64MiB,seed=1), or "default".`,
 	f.StringVar(&o.format, "format", "table", `Output format: "table", "csv" or "json"`)
 	f.StringVar(&o.chart, "chart", "", "Also draw the ratios as a chart to this file (.svg, .png or .pdf)")
 	f.StringVar(&o.compare, "compare", "", "Contrast this run with one saved with --format json")
+	f.StringVar(&o.input, "input", "", "Report a run saved with --format json instead of running one")
 	f.StringVar(&o.scratch, "scratch", "", "Directory for mounts and layer copies (default: the store's tmp)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "Do not log each step to the standard error")
 	return c
 }
 
-func (a *app) runBenchFs(ctx context.Context, o benchFsOptions, ref string) error {
+// checkBenchFsOutput validates the output options before a long run.
+func checkBenchFsOutput(o benchFsOptions) error {
 	switch o.format {
 	case "table", "csv", "json":
 	default:
 		return &usageError{fmt.Sprintf("invalid --format %q: want \"table\", \"csv\" or \"json\"", o.format)}
+	}
+	if o.chart != "" {
+		if _, err := dedup.ChartFormat(o.chart); err != nil {
+			return &usageError{err.Error()}
+		}
+	}
+	if o.compare != "" {
+		if _, err := fsbench.ReadResult(o.compare); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *app) runBenchFs(ctx context.Context, o benchFsOptions, ref string) error {
+	if err := checkBenchFsOutput(o); err != nil {
+		return err
 	}
 	if o.reps < 1 {
 		return &usageError{fmt.Sprintf("invalid --reps %d: want 1 or more", o.reps)}
 	}
 	if (ref == "") == (o.synthetic == "") {
 		return &usageError{"\"strata bench fs\" takes an IMAGE or --synthetic, not both"}
-	}
-	var chartFormat string
-	if o.chart != "" {
-		var err error
-		if chartFormat, err = dedup.ChartFormat(o.chart); err != nil {
-			return &usageError{err.Error()}
-		}
-	}
-	var old *fsbench.Result
-	if o.compare != "" {
-		var err error
-		if old, err = fsbench.ReadResult(o.compare); err != nil {
-			return err
-		}
 	}
 	var syn fsbench.Synthetic
 	if o.synthetic != "" {
@@ -267,7 +279,32 @@ func (a *app) runBenchFs(ctx context.Context, o benchFsOptions, ref string) erro
 		return err
 	}
 	res.Image = ref
+	return a.reportBenchFs(o, res)
+}
+
+// reportBenchFs writes a run's result (read from --input when res is
+// nil) as --format, --chart and --compare ask.
+func (a *app) reportBenchFs(o benchFsOptions, res *fsbench.Result) error {
+	if err := checkBenchFsOutput(o); err != nil {
+		return err
+	}
+	var err error
+	if res == nil {
+		if res, err = fsbench.ReadResult(o.input); err != nil {
+			return err
+		}
+	}
+	var old *fsbench.Result
+	if o.compare != "" {
+		if old, err = fsbench.ReadResult(o.compare); err != nil {
+			return err
+		}
+	}
 	if o.chart != "" {
+		chartFormat, err := dedup.ChartFormat(o.chart)
+		if err != nil {
+			return &usageError{err.Error()}
+		}
 		if err := writeFileAtomic(o.chart, func(w io.Writer) error { return res.WriteChart(w, chartFormat) }); err != nil {
 			return err
 		}
