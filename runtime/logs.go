@@ -19,8 +19,11 @@ type LogsOptions struct {
 	Follow     bool
 	Tail       int // last N lines; < 0 all
 	Timestamps bool
-	Stdout     io.Writer
-	Stderr     io.Writer
+	// Since and Until, when not zero, keep only the lines written in
+	// [Since, Until]; a followed log ends once Until has passed.
+	Since, Until time.Time
+	Stdout       io.Writer
+	Stderr       io.Writer
 }
 
 // followPoll is how often a followed log is checked for more output. It
@@ -54,14 +57,16 @@ func (r *Runtime) Logs(ctx context.Context, ref string, opts LogsOptions) error 
 		line, err := rd.ReadBytes('\n')
 		partial = append(partial, line...)
 		if err == nil {
-			writeEntry(partial, opts)
+			if past := writeEntry(partial, opts); past {
+				return nil
+			}
 			partial = partial[:0]
 			continue
 		}
 		if err != io.EOF {
 			return err
 		}
-		if !opts.Follow {
+		if !opts.Follow || (!opts.Until.IsZero() && time.Now().After(opts.Until)) {
 			return nil
 		}
 		// At the end: done once the container has stopped and every
@@ -80,22 +85,32 @@ func (r *Runtime) Logs(ctx context.Context, ref string, opts LogsOptions) error 
 	}
 }
 
-func writeEntry(line []byte, opts LogsOptions) {
+// writeEntry writes one log line as opts ask, and reports whether it was
+// written after opts.Until (the reader stops there: lines are in time
+// order).
+func writeEntry(line []byte, opts LogsOptions) (past bool) {
 	var e monitor.LogEntry
 	if json.Unmarshal(line, &e) != nil {
-		return
+		return false
+	}
+	if !opts.Until.IsZero() && e.Time.After(opts.Until) {
+		return true
+	}
+	if !opts.Since.IsZero() && e.Time.Before(opts.Since) {
+		return false
 	}
 	w := opts.Stdout
 	if e.Stream == "stderr" {
 		w = opts.Stderr
 	}
 	if w == nil {
-		return
+		return false
 	}
 	if opts.Timestamps {
 		io.WriteString(w, e.Time.Format(time.RFC3339Nano)+" ")
 	}
 	io.WriteString(w, e.Log)
+	return false
 }
 
 // seekTail positions f at the start of its last n lines.
