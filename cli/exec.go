@@ -89,8 +89,11 @@ func (a *app) runExec(ctx context.Context, o execOptions, ref string, cmd []stri
 	if o.detach {
 		code, _, err = exec(ctx, ctr.ID(), runtime.AttachOptions{})
 	} else {
-		// The runtime can resize only the container's main terminal:
-		// an exec's keeps the size it starts with.
+		if o.tty {
+			sizes, stop := a.sizeFeed()
+			defer stop()
+			eo.Resize = sizes
+		}
 		code, _, err = a.attachTo(ctx, rt, ctr.ID(), attachSetup{
 			tty: o.tty, stdin: o.interactive, closeStdin: true, detachKeys: o.detachKeys, sigProxy: false,
 		}, exec)

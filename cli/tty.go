@@ -136,3 +136,41 @@ func proxySignals(ctx context.Context, rt *runtime.Runtime, id string) (stop fun
 		<-done
 	}
 }
+
+// sizeFeed sends the local terminal's size now and on every SIGWINCH,
+// for an exec's terminal, until the returned function is called. It
+// returns nil when standard input is no terminal.
+func (a *app) sizeFeed() (<-chan runtime.TermSize, func()) {
+	rows, cols, ok := a.terminalSize()
+	if !ok {
+		return nil, func() {}
+	}
+	sizes := make(chan runtime.TermSize, 1)
+	sizes <- runtime.TermSize{Rows: rows, Cols: cols}
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-winch:
+				if rows, cols, ok := a.terminalSize(); ok {
+					select {
+					case sizes <- runtime.TermSize{Rows: rows, Cols: cols}:
+					case <-stop:
+						return
+					}
+				}
+			}
+		}
+	}()
+	return sizes, func() {
+		signal.Stop(winch)
+		close(stop)
+		<-done
+	}
+}

@@ -204,3 +204,27 @@ func runStrata(t *testing.T, root string, args ...string) string {
 	}
 	return string(out)
 }
+
+// TestExecTerminal checks that exec -it gives the command a terminal of
+// the local one's size, and follows it when it changes.
+func TestExecTerminal(t *testing.T) {
+	root := ptyStore(t)
+	runStrata(t, root, "run", "-d", "--name", "sizes", "busybox", "sleep", "600")
+	t.Cleanup(func() { runStrata(t, root, "rm", "-f", "sizes") })
+	s := startPTY(t, root, "exec", "-it", "sizes", "sh")
+	s.expect("# ")
+	s.send("stty size\r")
+	s.expect("30 100")
+	if err := pty.Setsize(s.ptmx, &pty.Winsize{Rows: 41, Cols: 123}); err != nil {
+		t.Fatal(err)
+	}
+	// The shell's line editor redraws its prompt when told of the change
+	// (busybox sh asks where the cursor is first); then stty sees it.
+	s.expect("\x1b[6n")
+	s.send("stty size\r")
+	s.expect("41 123")
+	s.send("exit 5\r")
+	if code := s.wait(); code != 5 {
+		t.Errorf("got exit status %d, want 5", code)
+	}
+}

@@ -21,7 +21,14 @@ type ExecOptions struct {
 	Detach bool
 	// Attach: Stdin nil means no input.
 	AttachOptions
+	// Resize, with Tty, carries the sizes the command's terminal should
+	// take, from the first (sent as soon as the command runs) to the
+	// last; the caller closes it or lets the exec end.
+	Resize <-chan TermSize
 }
+
+// TermSize is a terminal's size.
+type TermSize struct{ Rows, Cols uint16 }
 
 // Exec runs a command in a running container and returns its exit code
 // (0 when detached). A command that cannot start is a *StartError (126,
@@ -72,6 +79,11 @@ func (r *Runtime) Exec(ctx context.Context, ref string, opts ExecOptions) (exitC
 	if opts.Stdin != nil {
 		go sendInput(conn, nc, opts.Stdin, keys, opts.CloseStdin, detach)
 	}
+	if opts.Tty && opts.Resize != nil {
+		done := make(chan struct{})
+		defer close(done)
+		go sendSizes(conn, opts.Resize, done)
+	}
 	code, err := receive(conn, opts.Stdout, opts.Stderr)
 	select {
 	case <-detach:
@@ -100,4 +112,23 @@ func execEnv(base, user []string, tty bool) []string {
 		env = append(env, "TERM=xterm")
 	}
 	return mergeEnv(env, user)
+}
+
+// sendSizes forwards terminal sizes to an exec's session until sizes is
+// closed or the exec ends. The monitor applies them to the exec's own
+// terminal (the main process's has Runtime.Resize).
+func sendSizes(c *proto.Conn, sizes <-chan TermSize, done <-chan struct{}) {
+	for {
+		select {
+		case <-done:
+			return
+		case sz, ok := <-sizes:
+			if !ok {
+				return
+			}
+			if c.WriteJSON(proto.KindResize, proto.Size{Rows: sz.Rows, Cols: sz.Cols}) != nil {
+				return
+			}
+		}
+	}
 }
