@@ -173,7 +173,7 @@ files=20000,size=512-64KiB,layers=5,big=64MiB,seed=1), or "default".`,
 	f.StringSliceVar(&o.workloads, "workload", nil, "Workloads to run (default all)")
 	f.IntVarP(&o.reps, "reps", "n", 3, "Runs of each workload on each filesystem")
 	f.StringVar(&o.format, "format", "table", `Output format: "table", "csv" or "json"`)
-	f.StringVar(&o.chart, "chart", "", "Also draw the ratios as a chart to this file (.svg, .png or .pdf)")
+	f.StringVar(&o.chart, "chart", "", "Also draw the ratios as an SVG chart to this file")
 	f.StringVar(&o.compare, "compare", "", "Contrast this run with one saved with --format json")
 	f.StringVar(&o.input, "input", "", "Report a run saved with --format json instead of running one")
 	f.StringVar(&o.scratch, "scratch", "", "Directory for mounts and layer copies (default: the store's tmp)")
@@ -189,7 +189,7 @@ func checkBenchFsOutput(o benchFsOptions) error {
 		return &usageError{fmt.Sprintf("invalid --format %q: want \"table\", \"csv\" or \"json\"", o.format)}
 	}
 	if o.chart != "" {
-		if _, err := dedup.ChartFormat(o.chart); err != nil {
+		if err := dedup.CheckChartName(o.chart); err != nil {
 			return &usageError{err.Error()}
 		}
 	}
@@ -301,11 +301,7 @@ func (a *app) reportBenchFs(o benchFsOptions, res *fsbench.Result) error {
 		}
 	}
 	if o.chart != "" {
-		chartFormat, err := dedup.ChartFormat(o.chart)
-		if err != nil {
-			return &usageError{err.Error()}
-		}
-		if err := writeFileAtomic(o.chart, func(w io.Writer) error { return res.WriteChart(w, chartFormat) }); err != nil {
+		if err := writeFileAtomic(o.chart, func(w io.Writer) error { return res.WriteChart(w) }); err != nil {
 			return err
 		}
 	}

@@ -58,7 +58,7 @@ chunk strategies read every distinct content once; --no-chunks skips them.`,
 	f.IntVar(&o.top, "top", 10, "Number of most shared files to list")
 	f.StringVar(&o.chunkSize, "chunk-size", "64KiB", "Block size, and average content-defined chunk size (a power of two)")
 	f.BoolVar(&o.noChunks, "no-chunks", false, "Skip the chunk-level strategies (which read every file)")
-	f.StringVar(&o.chart, "chart", "", "Also draw the strategies as a chart to this file (.svg, .png or .pdf)")
+	f.StringVar(&o.chart, "chart", "", "Also draw the strategies as an SVG chart to this file")
 	return c
 }
 
@@ -77,10 +77,8 @@ func (a *app) runDedupReport(ctx context.Context, o dedupOptions, refs []string)
 		}
 		chunks = &dedup.ChunkOptions{Size: int(n)}
 	}
-	var chartFormat string
 	if o.chart != "" {
-		var err error
-		if chartFormat, err = dedup.ChartFormat(o.chart); err != nil {
+		if err := dedup.CheckChartName(o.chart); err != nil {
 			return &usageError{err.Error()}
 		}
 	}
@@ -98,7 +96,7 @@ func (a *app) runDedupReport(ctx context.Context, o dedupOptions, refs []string)
 		return err
 	}
 	if o.chart != "" {
-		if err := writeFileAtomic(o.chart, func(w io.Writer) error { return r.WriteChart(w, chartFormat) }); err != nil {
+		if err := writeFileAtomic(o.chart, func(w io.Writer) error { return r.WriteChart(w) }); err != nil {
 			return err
 		}
 	}
