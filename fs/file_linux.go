@@ -98,16 +98,19 @@ func (n *node) newHandle(fd int, upper bool, flags uint32) (fusefs.FileHandle, u
 		}
 	}
 	n.handles = append(n.handles, h)
+	// No FLUSH on close, for writers too: Flush has nothing to do (data
+	// goes to the upper file as it is written, and close(2) of a local
+	// file reports nothing fsync would not), and POSIX locks, whose
+	// release on close is FLUSH's other use, are the kernel's own here
+	// (the mount does not take CAP_POSIX_LOCKS). A shell redirection
+	// closes twice: that was two round trips per file written.
 	if upper && fd >= 0 && n.u.passthrough.Load() && inCached == 0 {
 		h.pt = true
-		return ptHandle{h}, 0
+		return ptHandle{h}, fuse.FOPEN_NOFLUSH
 	}
-	var fl uint32
+	fl := uint32(fuse.FOPEN_NOFLUSH)
 	if !upper {
 		fl |= fuse.FOPEN_KEEP_CACHE // lower content never changes
-	}
-	if !isWrite(flags) {
-		fl |= fuse.FOPEN_NOFLUSH
 	}
 	return h, fl
 }
