@@ -60,6 +60,7 @@ func (u *union) merged(d *node) ([]string, map[string]*found, syscall.Errno) {
 
 // mergedAt lists the directory at dir whose layers are s.
 func (u *union) mergedAt(dir string, s *state) ([]string, map[string]*found, syscall.Errno) {
+	u.listings.Add(1)
 	entries := map[string]*found{}
 	if s.orphan {
 		return nil, entries, 0

@@ -93,7 +93,7 @@ func Mount(ctx context.Context, mountpoint string, opts Options) (*Server, error
 		RootStableAttr:  &fusefs.StableAttr{Ino: root.ino},
 		Logger:          logger,
 	}
-	rawFS := &noOpendir{fusefs.NewNodeFS(root.n, fo)}
+	rawFS := newNoOpendir(fusefs.NewNodeFS(root.n, fo))
 	srv, err := fuse.NewServer(rawFS, mountpoint, &fo.MountOptions)
 	if err != nil {
 		u.close()

@@ -26,6 +26,10 @@ type union struct {
 	xattrs   bool // the upper takes user.* extended attributes
 	chown    bool // the server may give upper files any owner
 	volatile bool // skip fsync after copying data up
+
+	// listings counts the merged directory listings built, for the test
+	// that a listing costs one however many requests read it.
+	listings atomic.Int64
 	umask    uint32
 
 	passthrough atomic.Bool // registering backing files works
