@@ -8,6 +8,7 @@ import (
 	"io"
 	goruntime "runtime"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -37,6 +38,9 @@ type Event struct {
 // Progress receives events. The operations call it from one goroutine at
 // a time, never concurrently.
 type Progress func(Event)
+
+// Platform is an operating system and architecture ("linux/arm64/v8").
+type Platform = v1.Platform
 
 // PullOptions are the choices of Pull.
 type PullOptions struct {
@@ -116,7 +120,9 @@ func pull(ctx context.Context, s *layers.Store, ref reference.Reference, opts *P
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	if opts.Platform != nil && !matches(ocispec.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}, *opts.Platform) {
+	// A single image must be for the platform asked for; an index's
+	// entry already was chosen by it.
+	if opts.Platform != nil && !desc.MediaType.IsIndex() && !matches(ocispec.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}, *opts.Platform) {
 		return nil, &opError{kind: ErrPlatform, msg: fmt.Sprintf("image with reference %s was found but does not match the specified platform: wanted %s, actual: %s/%s",
 			ref.Familiar(), opts.Platform, cfg.OS, cfg.Architecture)}
 	}
@@ -131,6 +137,9 @@ func pull(ctx context.Context, s *layers.Store, ref reference.Reference, opts *P
 
 	todo, upToDate := plan(ctx, s, ref, man, cfg, repoDigest)
 	for _, l := range man.Layers {
+		if upToDate && len(todo) == 0 {
+			break // Docker says nothing of the layers then
+		}
 		if _, ok := todo[l.Digest]; ok {
 			progress(Event{ID: layers.ShortID(l.Digest), Status: "Pulling fs layer", Total: l.Size})
 		} else {
@@ -360,3 +369,22 @@ func Tags(ctx context.Context, repo reference.Reference, opts Options) ([]string
 	sort.Strings(tags)
 	return tags, nil
 }
+
+// ParsePlatform reads --platform: "os[/arch[/variant]]", "linux/arm64",
+// or "arch" alone meaning linux ("arm64").
+func ParsePlatform(s string) (*v1.Platform, error) {
+	p, err := v1.ParsePlatform(s)
+	if err != nil || s == "" {
+		return nil, &opError{msg: fmt.Sprintf("invalid platform %q: want os[/arch[/variant]]", s), kind: ErrInvalid}
+	}
+	if !strings.Contains(s, "/") && !knownOS[p.OS] {
+		// "arm64" alone: the architecture, on linux.
+		p.Architecture, p.OS = p.OS, "linux"
+	}
+	if p.Architecture == "" {
+		p.Architecture = goruntime.GOARCH
+	}
+	return p, nil
+}
+
+var knownOS = map[string]bool{"linux": true, "windows": true, "darwin": true, "freebsd": true}
