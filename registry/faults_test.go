@@ -37,7 +37,7 @@ type faultServer struct {
 
 	mu     sync.Mutex
 	mode   string
-	swap   string // the blob "swap" serves instead
+	swap   string          // the blob "swap" serves instead
 	target map[string]bool // blob digests the fault applies to
 }
 
