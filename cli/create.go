@@ -14,8 +14,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/strata-engine/strata/layers"
-	"github.com/strata-engine/strata/layers/reference"
 	"github.com/strata-engine/strata/runtime"
 )
 
@@ -286,11 +284,6 @@ func (a *app) create(ctx context.Context, rt *runtime.Runtime, co runtime.Create
 	switch {
 	case err == nil:
 		return ctr, nil
-	case errors.Is(err, layers.ErrNotFound):
-		// Not pulled (--pull never), or not a name that can be.
-		if ref, perr := reference.Parse(co.Image); perr == nil {
-			fmt.Fprintf(a.err, "Unable to find image '%s' locally\n", ref.Familiar())
-		}
 	case errors.Is(err, runtime.ErrNameInUse):
 		id := "?"
 		if other, ierr := rt.Inspect(ctx, co.Name); ierr == nil {

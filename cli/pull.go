@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -39,6 +40,13 @@ func (a *app) newPullCommand() *cobra.Command {
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "Suppress verbose output")
 	return c
 }
+
+// listFlag is a repeatable string flag shown as "list" in help.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+func (l *listFlag) Type() string       { return "list" }
 
 // registryOptions are the registry settings of this invocation: the
 // --insecure-registry flags and the configuration files.

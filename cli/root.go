@@ -120,8 +120,7 @@ func (a *app) newRootCommand() *cobra.Command {
 	flags.StringVar(&a.logLevel, "log-level", "info",
 		`Set the logging level ("debug", "info", "warn", "error", "fatal")`)
 	flags.BoolP("version", "v", false, "Print version information and quit")
-	flags.StringArrayVar(&a.insecure, "insecure-registry", nil,
-		"Allow plain HTTP and unverified HTTPS to this registry (HOST[:PORT] or CIDR; repeatable)")
+	flags.Var((*listFlag)(&a.insecure), "insecure-registry", "Registry to allow plain HTTP to (repeatable)")
 	root.PersistentFlags().BoolP("help", "h", false, "Print usage")
 	root.PersistentFlags().Lookup("help").Hidden = true
 
