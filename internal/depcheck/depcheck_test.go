@@ -50,6 +50,16 @@ func TestImportRules(t *testing.T) {
 			func(i string) bool {
 				return under(i, "fs") || under(i, "runtime") || under(i, "build") || under(i, "cli")
 			}},
+		{"layers imports no registry code",
+			func(p string) bool { return under(p, "layers") },
+			func(i string) bool {
+				return under(i, "registry") || strings.HasPrefix(i, "github.com/google/go-containerregistry")
+			}},
+		{"registry imports neither fs, runtime, build nor cli",
+			func(p string) bool { return under(p, "registry") },
+			func(i string) bool {
+				return under(i, "fs") || under(i, "runtime") || under(i, "build") || under(i, "cli")
+			}},
 		{"only cli imports cobra",
 			func(p string) bool { return !under(p, "cli") },
 			func(i string) bool { return strings.HasPrefix(i, "github.com/spf13/cobra") }},
