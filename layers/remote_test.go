@@ -5,6 +5,8 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -85,5 +87,24 @@ func TestPutLayerVerifiesBlobAndDiffID(t *testing.T) {
 	descB := ocispec.Descriptor{MediaType: archive.MediaTypeTarGzip, Digest: digest.FromBytes(blobB), Size: int64(len(blobB))}
 	if _, err := tx.PutLayer(ctx, bytes.NewReader(blobB), descB, diffID); err != nil || !s.HasLayer(descB.Digest, diffID) {
 		t.Errorf("second blob of the same layer: %v", err)
+	}
+}
+
+// TestGCRemovesStaleBatchDirectories: the staging directory of an object
+// batch whose writer died goes with the next collection.
+func TestGCRemovesStaleBatchDirectories(t *testing.T) {
+	s := newStore(t)
+	dir := s.path("tmp", "obj-1-1")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "1"), []byte("x"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GC(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale batch directory still there: %v", err)
 	}
 }
