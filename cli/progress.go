@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/vbauerster/mpb/v8"
@@ -59,6 +60,7 @@ func newBars(ctx context.Context, w io.Writer) *progressView {
 	var mu sync.Mutex
 	bars := map[string]*mpb.Bar{}
 	status := map[string]string{}
+	totals := map[string]int64{}
 	var order []string
 	events := func(e registry.Event) {
 		mu.Lock()
@@ -79,14 +81,20 @@ func newBars(ctx context.Context, w io.Writer) *progressView {
 				mpb.AppendDecorators(decor.OnComplete(decor.Counters(decor.SizeB1024(0), "% .1f / % .1f"), "")),
 			)
 			bars[e.ID] = b
+			totals[e.ID] = total
 			order = append(order, e.ID)
 		}
+		total := totals[e.ID]
 		mu.Unlock()
-		if e.Current > 0 {
-			b.SetCurrent(e.Current)
-		}
-		if finalStatuses[e.Status] || (len(e.Status) > 12 && e.Status[:12] == "Mounted from") {
+		final := finalStatuses[e.Status] || strings.HasPrefix(e.Status, "Mounted from")
+		switch {
+		case final:
 			b.SetTotal(-1, true)
+		case e.Current > 0:
+			// A bar completes when it reaches its total; the layer is
+			// complete only at its final status (it is still unpacking
+			// when its bytes are all in).
+			b.SetCurrent(min(e.Current, total-1))
 		}
 	}
 	finish := func(ok bool) {
