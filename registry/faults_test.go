@@ -19,7 +19,6 @@ import (
 	"time"
 
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -172,11 +171,10 @@ func TestPullFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	bottom, top := img.Manifest.Layers[0].Digest, img.Manifest.Layers[1].Digest
-	other := f.putIndex(t, "faults/img", "armonly", ocispec.Descriptor{
+	f.putIndex(t, "faults/img", "armonly", ocispec.Descriptor{
 		MediaType: ocispec.MediaTypeImageManifest, Digest: img.ManifestDigest, Size: int64(len(img.RawManifest)),
 		Platform: &ocispec.Platform{OS: "linux", Architecture: "s390x"},
 	})
-	_ = other
 
 	notRegistry := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
@@ -308,7 +306,6 @@ func TestPullFaults(t *testing.T) {
 			t.Errorf("single image for another platform: got %v", err)
 		}
 	})
-	_ = remote.Backoff{}
 }
 
 // TestPlainHTTPOnlyToLoopbackAndInsecure: the transport refuses plain

@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -266,5 +265,4 @@ func TestSkopeoInterop(t *testing.T) {
 	if pr.Image.ManifestDigest != digest.Digest(pr.Digest) {
 		t.Errorf("manifest %s, resolved %s", pr.Image.ManifestDigest, pr.Digest)
 	}
-	_ = fmt.Sprint()
 }
