@@ -2,7 +2,8 @@
 # Pull from a local registry (Debian's docker-registry on a loopback port)
 # into a fresh store: strata pull — download, verify, decompress, unpack
 # into the object store and index — against skopeo copy docker://… oci:DIR,
-# which only downloads and verifies. Two images: a Debian bookworm minbase
+# which only downloads and verifies, and against strata load of the same
+# image from an OCI archive (the same unpack, without the network). Two images: a Debian bookworm minbase
 # rootfs (one layer) and the same files split into five layers. Runs are
 # interleaved (strata, skopeo, strata, skopeo, …) so a noisy machine slows
 # both alike; prints median wall times and ratios. Needs root, debootstrap
@@ -83,6 +84,12 @@ json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.
 open(out + "/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
 EOF
 skopeo copy -q --dest-tls-verify=false "oci:$work/five:five" "docker://$reg/bench/five:1"
+# The same images as OCI archives, for strata load: the local unpack alone.
+for img in minbase five; do
+  "$strata" --root "$work/prep2" pull -q "$reg/bench/$img:1" >/dev/null
+  "$strata" --root "$work/prep2" save --format oci -o "$work/$img.oci.tar" "$reg/bench/$img:1"
+done
+rm -rf "$work/prep2"
 
 now() { date +%s.%N; }
 declare -A times
@@ -100,14 +107,18 @@ for ((i = 0; i < reps; i++)); do
     rm -rf "$work/out" && mkdir -p "$work/out"
     sync
     run "skopeo copy $img" skopeo copy -q --src-tls-verify=false "docker://$reg/bench/$img:1" "oci:$work/out/oci:x"
+    rm -rf "$work/out" && mkdir -p "$work/out"
+    sync
+    run "strata load $img" "$strata" --root "$work/out/store" load -q -i "$work/$img.oci.tar"
   done
 done
 
 median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 echo "$reps interleaved runs; registry $reg" >&2
-printf '| image | strata pull (s) | skopeo copy (s) | ratio strata / skopeo |\n|---|---|---|---|\n'
+printf '| image | strata pull (s) | skopeo copy (s) | strata load of the same image (s) | pull / skopeo | pull / load |\n|---|---|---|---|---|---|\n'
 for img in minbase five; do
   s=$(echo "${times["strata pull $img"]}" | median)
   k=$(echo "${times["skopeo copy $img"]}" | median)
-  printf '| %s | %.3f | %.3f | %.2f |\n' "$img" "$s" "$k" "$(echo "$s / $k" | bc -l)"
+  l=$(echo "${times["strata load $img"]}" | median)
+  printf '| %s | %.3f | %.3f | %.3f | %.2f | %.2f |\n' "$img" "$s" "$k" "$l" "$(echo "$s / $k" | bc -l)" "$(echo "$s / $l" | bc -l)"
 done
