@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -55,7 +56,8 @@ func Login(ctx context.Context, srv Server, username, password string, opts Opti
 		err = checkLogin(ctx, rt, reg)
 	}
 	if err != nil {
-		if te, ok := err.(*transport.Error); ok && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden) {
+		var te *transport.Error
+		if errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden) {
 			return &opError{msg: "login " + srv.Host + ": unauthorized: incorrect username or password", kind: ErrUnauthorized, cause: err}
 		}
 		return describe("login", srv.Host, srv.Host, err)
