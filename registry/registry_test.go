@@ -1,7 +1,9 @@
 package registry
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"os"
 	"os/exec"
@@ -84,13 +86,31 @@ func TestPushPullRoundTrip(t *testing.T) {
 			if !reflect.DeepEqual(resolved.RepoDigests, []string{wantRD}) {
 				t.Errorf("repo digests %q, want %q", resolved.RepoDigests, wantRD)
 			}
-			// File contents came through: the top layer's bin/a.
-			idx, err := dst.LayerIndex(img.Layers[2].DiffID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if idx.Len() == 0 {
-				t.Errorf("top layer index is empty")
+			// The same layers came through: identical indexes (names,
+			// metadata, content digests), and every content in the
+			// object store with the bytes its digest says.
+			for _, l := range img.Layers {
+				want, err := src.LayerIndex(l.DiffID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				idx, err := dst.LayerIndex(l.DiffID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(idx.Bytes(), want.Bytes()) {
+					t.Errorf("layer %s: pulled index differs from the pushed one", l.DiffID)
+				}
+				for i := uint32(0); i < uint32(idx.Len()); i++ {
+					d, ok := idx.Digest(i)
+					if !ok {
+						continue
+					}
+					data, err := os.ReadFile(dst.ObjectPath(d))
+					if err != nil || sha256.Sum256(data) != d {
+						t.Errorf("object %x of %s: %v", d, idx.Name(i), err)
+					}
+				}
 			}
 
 			// Pulled again: nothing moves.
