@@ -45,7 +45,7 @@ http:
 EOF
 docker-registry serve "$work/config.yml" >"$work/registry.log" 2>&1 &
 regpid=$!
-trap 'kill $regpid 2>/dev/null; wait $regpid 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $regpid 2>/dev/null; wait $regpid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -fs "http://$reg/v2/" >/dev/null && break; sleep 0.1; done
 
 # minbase: one layer, imported and pushed by strata.
