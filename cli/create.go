@@ -14,8 +14,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/strata-engine/strata/layers"
-	"github.com/strata-engine/strata/layers/reference"
 	"github.com/strata-engine/strata/runtime"
 )
 
@@ -41,6 +39,7 @@ type containerOptions struct {
 	readOnly    bool
 	network     string
 	autoRemove  bool
+	pull        string
 }
 
 // addContainerFlags defines the shared flags on f. -h is the host name
@@ -62,6 +61,7 @@ func addContainerFlags(f *pflag.FlagSet, o *containerOptions) {
 	f.BoolVar(&o.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
 	f.StringVar(&o.network, "network", "none", `Connect a container to a network ("none" or "host")`)
 	f.BoolVar(&o.autoRemove, "rm", false, "Automatically remove the container when it exits")
+	f.StringVar(&o.pull, "pull", pullMissing, `Pull image before creating ("always", "missing", "never")`)
 }
 
 // createOptions turns the flags and the IMAGE [COMMAND] [ARG...] arguments
@@ -92,6 +92,9 @@ func (o *containerOptions) createOptions(f *pflag.FlagSet, args []string, getenv
 		return co, fmt.Errorf("Invalid container name (%s), only %s are allowed", o.name, validNameChars)
 	}
 	co.Name = strings.TrimPrefix(o.name, "/")
+	if err := checkPullPolicy(o.pull); err != nil {
+		return co, err
+	}
 	if o.workdir != "" && !strings.HasPrefix(o.workdir, "/") {
 		return co, fmt.Errorf("the working directory '%s' is invalid, it needs to be an absolute path", o.workdir)
 	}
@@ -252,6 +255,9 @@ func (a *app) newCreateCommand() *cobra.Command {
 			if err != nil {
 				return runError("create", exitEngine, err)
 			}
+			if err := a.ensureImage(c.Context(), o.pull, co.Image); err != nil {
+				return runError("create", exitEngine, err)
+			}
 			ctr, err := a.create(c.Context(), rt, co, "create")
 			if err != nil {
 				return err
@@ -278,11 +284,6 @@ func (a *app) create(ctx context.Context, rt *runtime.Runtime, co runtime.Create
 	switch {
 	case err == nil:
 		return ctr, nil
-	case errors.Is(err, layers.ErrNotFound):
-		// Docker would pull it now; strata has no registry yet.
-		if ref, perr := reference.Parse(co.Image); perr == nil {
-			fmt.Fprintf(a.err, "Unable to find image '%s' locally\n", ref.Familiar())
-		}
 	case errors.Is(err, runtime.ErrNameInUse):
 		id := "?"
 		if other, ierr := rt.Inspect(ctx, co.Name); ierr == nil {

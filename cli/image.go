@@ -26,6 +26,8 @@ func (a *app) newImageCommand() *cobra.Command {
 		a.newLoadCommand(),
 		ls,
 		a.newImagePruneCommand(),
+		a.newPullCommand(),
+		a.newPushCommand(),
 		rm,
 		a.newSaveCommand(),
 		a.newTagCommand(),

@@ -55,8 +55,9 @@ type app struct {
 	err    io.Writer
 	getenv func(string) string
 
-	root     string // --root
-	logLevel string // --log-level
+	root     string   // --root
+	logLevel string   // --log-level
+	insecure []string // --insecure-registry
 	log      *slog.Logger
 }
 
@@ -119,6 +120,7 @@ func (a *app) newRootCommand() *cobra.Command {
 	flags.StringVar(&a.logLevel, "log-level", "info",
 		`Set the logging level ("debug", "info", "warn", "error", "fatal")`)
 	flags.BoolP("version", "v", false, "Print version information and quit")
+	flags.Var((*listFlag)(&a.insecure), "insecure-registry", "Registry to allow plain HTTP to (repeatable)")
 	root.PersistentFlags().BoolP("help", "h", false, "Print usage")
 	root.PersistentFlags().Lookup("help").Hidden = true
 
@@ -154,6 +156,11 @@ func (a *app) commands() []func() *cobra.Command {
 		a.newRunCommand,
 		a.newExecCommand,
 		a.newPsCommand,
+		a.newPullCommand,
+		a.newPushCommand,
+		a.newLoginCommand,
+		a.newLogoutCommand,
+		a.newSearchCommand,
 		a.newImagesCommand,
 		a.newContainerCommand,
 		a.newImageCommand,

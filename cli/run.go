@@ -57,6 +57,9 @@ func (a *app) runRun(ctx context.Context, c *cobra.Command, o runOptions, args [
 	if err != nil {
 		return runError("run", exitEngine, err)
 	}
+	if err := a.ensureImage(ctx, o.pull, co.Image); err != nil {
+		return runError("run", exitEngine, err)
+	}
 	ctr, err := a.create(ctx, rt, co, "run")
 	if err != nil {
 		return err

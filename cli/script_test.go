@@ -18,6 +18,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/strata-engine/strata/layers"
+	"github.com/strata-engine/strata/registry/registrytest"
 	"github.com/strata-engine/strata/runtime"
 	"github.com/strata-engine/strata/runtime/spec"
 )
@@ -47,7 +48,8 @@ const asStrataEnv = "STRATA_TEST_AS_STRATA"
 // after it (images.txtar, rmi_errors.txtar). Each script runs in parallel
 // with the others, in its own $WORK, with its own store at $STRATA_ROOT.
 // Conditions beyond testscript's own ([exec:skopeo], [unix], …): [root],
-// and [busybox] when $BUSYBOX_TAR is a real root filesystem tarball.
+// [busybox] when $BUSYBOX_TAR is a real root filesystem tarball, and
+// [registry] when Debian's docker-registry is installed.
 func TestScript(t *testing.T) {
 	busybox := busyboxTar(t)
 	testscript.Run(t, testscript.Params{
@@ -71,6 +73,8 @@ func TestScript(t *testing.T) {
 				return os.Geteuid() == 0, nil
 			case "busybox":
 				return busybox != "", nil
+			case "registry":
+				return registrytest.Available(), nil
 			}
 			return false, &unknownCondition{cond}
 		},
@@ -78,6 +82,7 @@ func TestScript(t *testing.T) {
 			"exits":        exits,
 			"mktar":        mktar,
 			"sharedprefix": sharedPrefix,
+			"registry":     startRegistry,
 			"capture": func(ts *testscript.TestScript, neg bool, args []string) {
 				// capture VAR: $VAR is the previous command's stdout,
 				// trimmed, so that ids can be used by later lines.
@@ -256,3 +261,34 @@ func removeContainers(t interface{ Log(...any) }, root string) {
 type unknownCondition struct{ name string }
 
 func (e *unknownCondition) Error() string { return "unknown condition " + e.name }
+
+// startRegistry starts a real registry (Debian's docker-registry) for the
+// rest of the script on a free loopback port and sets $REGISTRY to its
+// HOST:PORT: "registry [-auth USER:PASSWORD] [VAR]" (VAR instead of
+// REGISTRY for a second one). It stops when the script ends.
+func startRegistry(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! registry")
+	}
+	var opts registrytest.Options
+	if len(args) >= 2 && args[0] == "-auth" {
+		user, pass, ok := strings.Cut(args[1], ":")
+		if !ok {
+			ts.Fatalf("usage: registry [-auth USER:PASSWORD] [VAR]")
+		}
+		opts.Users = map[string]string{user: pass}
+		args = args[2:]
+	}
+	v := "REGISTRY"
+	if len(args) == 1 {
+		v = args[0]
+	} else if len(args) > 1 {
+		ts.Fatalf("usage: registry [-auth USER:PASSWORD] [VAR]")
+	}
+	dir := ts.MkAbs(".registry-" + v)
+	ts.Check(os.MkdirAll(dir, 0o755))
+	r, err := registrytest.StartIn(dir, opts)
+	ts.Check(err)
+	ts.Defer(r.Stop)
+	ts.Setenv(v, r.Host)
+}

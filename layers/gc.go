@@ -117,6 +117,13 @@ func (s *Store) GC(ctx context.Context) (*GCReport, error) {
 				continue
 			}
 		}
+		if e.IsDir() {
+			// An object batch's staging directory (objects.go).
+			sub, _ := os.ReadDir(s.path("tmp", e.Name()))
+			for _, f := range sub {
+				rm(s.path("tmp", e.Name(), f.Name()))
+			}
+		}
 		rm(s.path("tmp", e.Name()))
 	}
 	return rep, nil

@@ -37,6 +37,13 @@ func (s *Store) layerInfoPath(diffID digest.Digest) string {
 // be hashing the stream) but nothing new is kept. When want is set, a layer
 // with another diffID is refused before anything is kept.
 func (s *Store) putLayer(ctx context.Context, r io.Reader, want digest.Digest) (*LayerInfo, error) {
+	return s.putLayerVerified(ctx, r, want, nil)
+}
+
+// putLayerVerified is putLayer with one more check, run once the layer is
+// unpacked and before anything is kept: a pull verifies the compressed
+// blob's digest there, so a layer whose blob is wrong leaves nothing.
+func (s *Store) putLayerVerified(ctx context.Context, r io.Reader, want digest.Digest, verify func() error) (*LayerInfo, error) {
 	batch := s.newBatch()
 	res, err := archive.Unpack(ctx, r, batch, archive.Options{})
 	if err != nil {
@@ -46,6 +53,12 @@ func (s *Store) putLayer(ctx context.Context, r io.Reader, want digest.Digest) (
 	if want != "" && res.DiffID != want {
 		batch.abort()
 		return nil, fmt.Errorf("%w: layer %s has content %s", ErrDigest, want, res.DiffID)
+	}
+	if verify != nil {
+		if err := verify(); err != nil {
+			batch.abort()
+			return nil, err
+		}
 	}
 	if info, err := s.layerInfo(res.DiffID); err == nil {
 		batch.abort()

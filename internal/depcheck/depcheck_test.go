@@ -61,6 +61,16 @@ func TestImportRules(t *testing.T) {
 		{"chart is a leaf: it imports nothing of the project",
 			func(p string) bool { return under(p, "chart") },
 			func(i string) bool { return strings.HasPrefix(i, module+"/") }},
+		{"layers imports no registry code",
+			func(p string) bool { return under(p, "layers") },
+			func(i string) bool {
+				return under(i, "registry") || strings.HasPrefix(i, "github.com/google/go-containerregistry")
+			}},
+		{"registry imports neither fs, runtime, build nor cli",
+			func(p string) bool { return under(p, "registry") },
+			func(i string) bool {
+				return under(i, "fs") || under(i, "runtime") || under(i, "build") || under(i, "cli")
+			}},
 		{"only cli imports cobra",
 			func(p string) bool { return !under(p, "cli") },
 			func(i string) bool { return strings.HasPrefix(i, "github.com/spf13/cobra") }},
