@@ -159,6 +159,8 @@ func (a *app) commands() []func() *cobra.Command {
 		a.newImageCommand,
 		a.newSystemCommand,
 		a.newAttachCommand,
+		a.newBuildCommand,
+		a.newBuilderCommand,
 		a.newCommitCommand,
 		a.newCpCommand,
 		a.newCreateCommand,
