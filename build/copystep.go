@@ -64,7 +64,11 @@ func (b *builder) copy(ctx context.Context, st *stage, sd instructions.SourcesAn
 	if err != nil {
 		return fmt.Errorf("%s failed: %w", name, err)
 	}
-	createdBy := fmt.Sprintf("/bin/sh -c #(nop) %s %s:%s in %s ", name, plan.kind, plan.sum, req.dest)
+	shown := req.dest
+	if destDir && shown != "/" {
+		shown += "/"
+	}
+	createdBy := fmt.Sprintf("/bin/sh -c #(nop) %s %s:%s in %s ", name, plan.kind, plan.sum, shown)
 	key := b.key(st, &copyKey{Instruction: name, Dest: req.dest, DestDir: destDir}, plan.sum)
 	if b.cached(st, key) {
 		return nil

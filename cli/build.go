@@ -152,7 +152,7 @@ func (a *app) runBuild(ctx context.Context, o buildOptions, contextPath string) 
 		if errors.As(err, &re) {
 			// Docker prints a failed RUN's message as it is.
 			fmt.Fprintln(a.err, err)
-			return withCode(exitFailure, nil)
+			return &exitError{code: exitFailure}
 		}
 		return err
 	}
