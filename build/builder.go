@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -24,6 +25,7 @@ import (
 	"github.com/strata-engine/strata/layers"
 	"github.com/strata-engine/strata/layers/index"
 	"github.com/strata-engine/strata/runtime"
+	"github.com/strata-engine/strata/runtime/phase"
 )
 
 // Options are the choices of one build, as `docker build` takes them.
@@ -110,6 +112,7 @@ type builder struct {
 	used   map[string]bool // build args some instruction consumed
 	stages []*stage
 	warn   []string
+	bg     sync.WaitGroup // containers being removed
 }
 
 // stage is the state of one build stage.
@@ -174,6 +177,7 @@ func Build(ctx context.Context, s *layers.Store, rt *runtime.Runtime, opts Optio
 		return nil, err
 	}
 	defer b.releaseHolds()
+	defer b.bg.Wait()
 	if b.global, err = b.metaArgs(meta); err != nil {
 		return nil, err
 	}
@@ -342,6 +346,7 @@ func (b *builder) buildStage(ctx context.Context, ds *instructions.Stage) (*stag
 	}
 	for _, cmd := range ds.Commands {
 		b.step++
+		phase.Mark("build: step %d", b.step)
 		b.printf("Step %d/%d : %s\n", b.step, b.steps, cmd)
 		if err := b.dispatch(ctx, st, cmd); err != nil {
 			var se *StepError
@@ -704,6 +709,7 @@ func (b *builder) commitTx(ctx context.Context, tx *layers.Tx, st *stage, layer 
 	}
 	b.images[img.ID] = img
 	st.img, st.cfg = img, cloneConfig(img)
+	phase.Mark("build: step %d image %s", b.step, img.ShortID())
 	b.printf(" ---> %s\n", img.ShortID())
 	return nil
 }

@@ -15,9 +15,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	goruntime "runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/strata-engine/strata/layers/archive"
@@ -282,37 +284,61 @@ func openArchive(f io.Reader) (io.Reader, error) {
 }
 
 // hashPlan digests the plan: names, types, modes, owners, link targets
-// and file contents (mtimes are left out, as Docker's cache does).
+// and file contents (mtimes are left out, as Docker's cache does). The
+// contents are hashed on all CPUs.
 func hashPlan(items []copyItem) (string, error) {
-	h := sha256.New()
-	for _, it := range items {
-		fmt.Fprintf(h, "%s\x00%c\x00%o\x00%d:%d\x00%s\x00", it.name, it.typ, it.mode, it.uid, it.gid, it.link)
-		switch {
-		case it.data != nil:
-			h.Write(it.data)
-		case it.typ == tar.TypeReg || it.typ == archiveItem:
-			if err := hashFile(h, it.host); err != nil {
-				return "", err
+	sums := make([][]byte, len(items))
+	errs := make([]error, len(items))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range max(1, goruntime.NumCPU()) * 2 {
+		wg.Go(func() {
+			buf := make([]byte, 64<<10)
+			fh := sha256.New()
+			for i := range next {
+				fh.Reset()
+				if errs[i] = hashFile(fh, items[i].host, buf); errs[i] == nil {
+					sums[i] = fh.Sum(nil)
+				}
 			}
+		})
+	}
+	for i, it := range items {
+		if it.data == nil && (it.typ == tar.TypeReg || it.typ == archiveItem) {
+			next <- i
+		}
+	}
+	close(next)
+	wg.Wait()
+	h := sha256.New()
+	for i, it := range items {
+		if errs[i] != nil {
+			return "", errs[i]
+		}
+		fmt.Fprintf(h, "%s\x00%c\x00%o\x00%d:%d\x00%s\x00", it.name, it.typ, it.mode, it.uid, it.gid, it.link)
+		if it.data != nil {
+			h.Write(it.data)
+		} else {
+			h.Write(sums[i])
 		}
 		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func hashFile(h hash.Hash, p string) error {
+func hashFile(h hash.Hash, p string, buf []byte) error {
 	f, err := os.Open(p)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	fh := sha256.New()
-	if _, err := io.Copy(fh, f); err != nil {
-		return err
-	}
-	h.Write(fh.Sum(nil))
-	return nil
+	_, err = io.CopyBuffer(h, onlyReader{f}, buf)
+	return err
 }
+
+// onlyReader hides WriterTo/ReaderFrom so that io.CopyBuffer uses the
+// buffer it is given rather than allocating one per file.
+type onlyReader struct{ io.Reader }
 
 // writeTar writes the plan as a layer tar.
 func writeTar(ctx context.Context, w io.Writer, items []copyItem) error {

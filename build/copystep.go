@@ -13,6 +13,7 @@ import (
 
 	"github.com/strata-engine/strata/layers"
 	"github.com/strata-engine/strata/layers/archive"
+	"github.com/strata-engine/strata/runtime/phase"
 )
 
 // copy runs a COPY or ADD: the sources are written as a tar straight into
@@ -68,6 +69,7 @@ func (b *builder) copy(ctx context.Context, st *stage, sd instructions.SourcesAn
 	if destDir && shown != "/" {
 		shown += "/"
 	}
+	phase.Mark("build: %s planned: %d entries", name, len(plan.items))
 	createdBy := fmt.Sprintf("/bin/sh -c #(nop) %s %s:%s in %s ", name, plan.kind, plan.sum, shown)
 	key := b.key(st, &copyKey{Instruction: name, Dest: req.dest, DestDir: destDir}, plan.sum)
 	if b.cached(st, key) {

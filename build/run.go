@@ -15,6 +15,7 @@ import (
 	"github.com/strata-engine/strata/layers"
 	"github.com/strata-engine/strata/layers/archive"
 	"github.com/strata-engine/strata/runtime"
+	"github.com/strata-engine/strata/runtime/phase"
 )
 
 // runtimeFiles are the files the runtime binds into every container; a
@@ -121,7 +122,9 @@ func (b *builder) run(ctx context.Context, st *stage, c *instructions.RunCommand
 	// A failed or interrupted step leaves no container (--rm, the
 	// default, or --force-rm); --rm=false keeps it for a look.
 	defer remove()
+	phase.Mark("build: RUN %s created", id[:12])
 	code, _, err := b.rt.Run(ctx, id, runtime.AttachOptions{Stdout: b.runOut, Stderr: b.runOut})
+	phase.Mark("build: RUN %s exited %d", id[:12], code)
 	if err != nil {
 		var se *runtime.StartError
 		if errors.As(err, &se) {
@@ -141,7 +144,15 @@ func (b *builder) run(ctx context.Context, st *stage, c *instructions.RunCommand
 	if err != nil {
 		return err
 	}
-	remove()
+	phase.Mark("build: RUN %s layer written", id[:12])
+	if b.opts.Remove || b.opts.ForceRemove {
+		// The layer is written: the container (its upper directory may
+		// hold thousands of files) goes while the next steps run. Build
+		// waits for it before returning.
+		removed = true
+		b.printf("Removing intermediate container %s\n", id[:12])
+		b.bg.Go(func() { b.rt.Remove(context.WithoutCancel(ctx), id, true) })
+	}
 	return b.commitTx(ctx, tx, st, layer, hist+strings.Join(argv, " "), key)
 }
 
