@@ -39,6 +39,7 @@ func (a *app) newBuildCommand() *cobra.Command {
 		Args:  exactArgs(1),
 		Annotations: map[string]string{
 			annotAliases: "strata image build, strata build, strata builder build",
+			annotTop:     "4",
 		},
 		RunE: func(c *cobra.Command, args []string) error {
 			return a.runBuild(c.Context(), o, args[0])
