@@ -113,7 +113,7 @@ func TestContextSources(t *testing.T) {
 		{"in", []string{"in"}, ""},
 		{".", []string{"."}, ""},
 		{"c.log", nil, "excluded by .dockerignore"},
-		{"Dockerfile", nil, "excluded by .dockerignore"},
+		{"Dockerfile", []string{"Dockerfile"}, ""}, // copied unless ignored, as with Docker
 		{"*.nothing", nil, "no source files were specified"},
 		{"../secret", nil, "forbidden path outside the build context"},
 		{"sub/../../secret", nil, "forbidden path outside the build context"},

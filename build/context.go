@@ -22,9 +22,8 @@ var ErrOutsideContext = errors.New("forbidden path outside the build context")
 // buildContext is a local build context, read in place: nothing is tarred
 // or copied before an instruction needs it.
 type buildContext struct {
-	dir     string // absolute, symlinks resolved
-	ignore  *patternmatcher.PatternMatcher
-	special map[string]bool // the Dockerfile and ignore file: never copied
+	dir    string // absolute, symlinks resolved
+	ignore *patternmatcher.PatternMatcher
 }
 
 // openContext opens the context dir with the ignore rules Docker applies:
@@ -47,14 +46,13 @@ func openContext(dir, dockerfile string) (*buildContext, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("unable to prepare context: context must be a directory: %s", dir)
 	}
-	c := &buildContext{dir: abs, special: map[string]bool{".dockerignore": true}}
+	// The Dockerfile and the ignore file are copied like any other file
+	// unless the ignore rules leave them out, as with Docker.
+	c := &buildContext{dir: abs}
 	ignorePath := filepath.Join(abs, ".dockerignore")
 	if dockerfile != "" {
 		if p := dockerfile + ".dockerignore"; fileExists(p) {
 			ignorePath = p
-		}
-		if rel, ok := c.rel(dockerfile); ok {
-			c.special[rel] = true
 		}
 	}
 	patterns, err := readIgnore(ignorePath)
@@ -88,30 +86,11 @@ func readIgnore(p string) ([]string, error) {
 	return patterns, nil
 }
 
-// rel returns host path p relative to the context, if it is inside it.
-func (c *buildContext) rel(p string) (string, bool) {
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		return "", false
-	}
-	if r, err := filepath.EvalSymlinks(abs); err == nil {
-		abs = r
-	}
-	r, err := filepath.Rel(c.dir, abs)
-	if err != nil || r == ".." || strings.HasPrefix(r, "../") {
-		return "", false
-	}
-	return filepath.ToSlash(r), true
-}
-
 // excluded reports whether the context path rel (slash separated, relative
 // to the root) is left out by the ignore rules.
 func (c *buildContext) excluded(rel string) bool {
 	if rel == "." || rel == "" {
 		return false
-	}
-	if c.special[rel] {
-		return true
 	}
 	m, err := c.ignore.MatchesOrParentMatches(rel)
 	return err == nil && m
