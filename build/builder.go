@@ -103,16 +103,19 @@ type builder struct {
 	out    io.Writer
 	runOut io.Writer
 	bc     *buildContext
-	holder string // prefix of this build's holds
-	images map[digest.Digest]*layers.Image
-	flat   map[digest.Digest]*index.Index
-	step   int
-	steps  int
-	global *argSet
-	used   map[string]bool // build args some instruction consumed
-	stages []*stage
-	warn   []string
-	bg     sync.WaitGroup // containers being removed
+	holder string                          // prefix of this build's holds
+	images map[digest.Digest]*layers.Image // loaded so far
+	// manifests maps every image id of the store to its manifest, read
+	// once at the start (cache entries are checked against it).
+	manifests map[digest.Digest]digest.Digest
+	flat      map[digest.Digest]*index.Index
+	step      int
+	steps     int
+	global    *argSet
+	used      map[string]bool // build args some instruction consumed
+	stages    []*stage
+	warn      []string
+	bg        sync.WaitGroup // containers being removed
 }
 
 // stage is the state of one build stage.
@@ -313,14 +316,29 @@ func stageLine(ds *instructions.Stage) int {
 }
 
 func (b *builder) loadImages(ctx context.Context) error {
-	imgs, err := b.store.Images(ctx)
+	m, err := b.store.ImageManifests(ctx)
 	if err != nil {
 		return err
 	}
-	for _, img := range imgs {
-		b.images[img.ID] = img
-	}
+	b.manifests = m
 	return nil
+}
+
+// image returns the image with id, if the store has it.
+func (b *builder) image(id digest.Digest) (*layers.Image, bool) {
+	if img, ok := b.images[id]; ok {
+		return img, true
+	}
+	md, ok := b.manifests[id]
+	if !ok {
+		return nil, false
+	}
+	img, err := b.store.LoadImage(md)
+	if err != nil {
+		return nil, false
+	}
+	b.images[id] = img
+	return img, true
 }
 
 func (b *builder) releaseHolds() {
@@ -737,7 +755,7 @@ func (b *builder) cached(st *stage, key string) bool {
 	if err != nil {
 		return false
 	}
-	img, ok := b.images[id]
+	img, ok := b.image(id)
 	if !ok {
 		return false // removed since (rmi)
 	}

@@ -1,6 +1,8 @@
 package layers
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -39,3 +41,43 @@ func (s *Store) HeldImage(holder string) (digest.Digest, error) {
 	}
 	return d, nil
 }
+
+// ImageManifests maps the id of every image in index.json to its manifest
+// digest, reading only index.json and the manifests: the builder's cheap
+// view of a store that may hold hundreds of cached steps, whose images it
+// then loads one by one with LoadImage.
+func (s *Store) ImageManifests(ctx context.Context) (map[digest.Digest]digest.Digest, error) {
+	idx, err := s.readIndex()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[digest.Digest]digest.Digest, len(idx.Manifests))
+	seen := map[digest.Digest]bool{}
+	for _, desc := range idx.Manifests {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if seen[desc.Digest] {
+			continue
+		}
+		seen[desc.Digest] = true
+		raw, err := s.readBlob(desc.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("image manifest %s: %w", desc.Digest, err)
+		}
+		var m struct {
+			Config struct {
+				Digest digest.Digest `json:"digest"`
+			} `json:"config"`
+		}
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, fmt.Errorf("image manifest %s: %w: %v", desc.Digest, ErrInvalid, err)
+		}
+		out[m.Config.Digest] = desc.Digest
+	}
+	return out, nil
+}
+
+// LoadImage reads the image whose manifest is md: its manifest, config and
+// layer records. Its RepoTags and RepoDigests are left empty.
+func (s *Store) LoadImage(md digest.Digest) (*Image, error) { return s.loadImage(md) }
