@@ -120,13 +120,12 @@ type builder struct {
 
 // stage is the state of one build stage.
 type stage struct {
-	name    string
-	img     *layers.Image // nil: scratch, nothing added yet
-	cfg     ocispec.Image
-	args    *argSet
-	shell   []string
-	cmdSet  bool // CMD given in this stage (ENTRYPOINT then keeps it)
-	trigger bool // running ONBUILD triggers
+	name   string
+	img    *layers.Image // nil: scratch, nothing added yet
+	cfg    ocispec.Image
+	args   *argSet
+	shell  []string
+	cmdSet bool // CMD given in this stage (ENTRYPOINT then keeps it)
 }
 
 // Build parses the Dockerfile, builds the stages up to the target and
@@ -482,8 +481,6 @@ func (b *builder) onbuild(ctx context.Context, st *stage) error {
 		b.printf("s")
 	}
 	b.printf("\n")
-	st.trigger = true
-	defer func() { st.trigger = false }()
 	for _, t := range triggers {
 		res, err := parser.Parse(strings.NewReader(t + "\n"))
 		if err != nil {
