@@ -59,20 +59,28 @@ out=$data/results
 mkdir -p "$out"
 uptime
 echo "== cold (--no-cache, caches emptied first)"
-hyperfine -N --runs "$runs" --export-markdown "$out/cold.md" \
+hyperfine -N --runs "$runs" --export-json "$out/cold.json" \
   --prepare "bash -c '$empty_caches'" \
   -n strata "$strata build --no-cache -q -t bench $ctx" \
   -n buildah "$bud --no-cache -t bench $ctx"
 echo "== fully cached"
 $strata build -q -t bench "$ctx" >/dev/null
 $bud -t bench "$ctx" >/dev/null
-hyperfine -N --runs "$runs" --warmup 1 --export-markdown "$out/cached.md" \
+hyperfine -N --runs "$runs" --warmup 1 --export-json "$out/cached.json" \
   -n strata "$strata build -q -t bench $ctx" \
   -n buildah "$bud -t bench $ctx"
 echo "== one context file changed"
-hyperfine -N --runs "$runs" --export-markdown "$out/changed.md" \
+hyperfine -N --runs "$runs" --export-json "$out/changed.json" \
   --prepare "bash -c '$change'" \
   -n strata "$strata build -q -t bench $ctx" \
   -n buildah "$bud -t bench $ctx"
 uptime
-cat "$out/cold.md" "$out/cached.md" "$out/changed.md"
+# Medians and the ratio strata/buildah (the goal: at most 0.5 in each).
+python3 - "$out" <<'PY'
+import json, sys
+print("| case | strata median (s) | buildah median (s) | strata / buildah |")
+print("|---|---|---|---|")
+for case in ("cold", "cached", "changed"):
+    r = {x["command"]: x["median"] for x in json.load(open(f"{sys.argv[1]}/{case}.json"))["results"]}
+    print(f"| {case} | {r['strata']:.3f} | {r['buildah']:.3f} | **{r['strata'] / r['buildah']:.2f}** |")
+PY
