@@ -116,8 +116,10 @@ func (b *builder) run(ctx context.Context, st *stage, c *instructions.RunCommand
 			return
 		}
 		removed = true
-		b.rt.Remove(context.WithoutCancel(ctx), id, true)
 		b.printf("Removing intermediate container %s\n", id[:12])
+		if err := b.rt.Remove(context.WithoutCancel(ctx), id, true); err != nil {
+			b.printf("Error removing intermediate container %s: %v\n", id[:12], err)
+		}
 	}
 	// A failed or interrupted step leaves no container (--rm, the
 	// default, or --force-rm); --rm=false keeps it for a look.
