@@ -68,7 +68,7 @@ func (b *builder) metaArgs(meta []instructions.ArgCommand) (*argSet, error) {
 		}
 		g.set(kv[0], v)
 	}
-	lex := shell.NewLex('\\')
+	lex := b.lex()
 	for _, a := range meta {
 		for _, kv := range a.Args {
 			switch v, ok := b.opts.BuildArgs[kv.Key]; {
@@ -91,7 +91,7 @@ func (b *builder) metaArgs(meta []instructions.ArgCommand) (*argSet, error) {
 }
 
 func (b *builder) expandGlobal(w string) (string, error) {
-	out, _, err := shell.NewLex('\\').ProcessWord(w, shell.EnvsFromSlice(b.global.environ()))
+	out, _, err := b.lex().ProcessWord(w, shell.EnvsFromSlice(b.global.environ()))
 	return out, err
 }
 
@@ -99,7 +99,7 @@ func (b *builder) expandGlobal(w string) (string, error) {
 // (expanded), else the global value of the same name. Each ARG is a
 // metadata step, as in Docker.
 func (b *builder) arg(ctx context.Context, st *stage, c *instructions.ArgCommand) error {
-	lex := shell.NewLex('\\')
+	lex := b.lex()
 	var text []string
 	for _, kv := range c.Args {
 		v, has := b.opts.BuildArgs[kv.Key]

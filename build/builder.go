@@ -111,6 +111,7 @@ type builder struct {
 	stages    []*stage
 	warn      []string
 	bg        sync.WaitGroup // containers being removed
+	escape    rune           // the Dockerfile's escape character
 }
 
 // stage is the state of one build stage.
@@ -134,7 +135,7 @@ func Build(ctx context.Context, s *layers.Store, rt *runtime.Runtime, opts Optio
 	if out == nil {
 		out = io.Discard
 	}
-	stages, meta, err := Parse(opts.Dockerfile, opts.DockerfileName)
+	stages, meta, escape, err := parse(opts.Dockerfile, opts.DockerfileName)
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +164,7 @@ func Build(ctx context.Context, s *layers.Store, rt *runtime.Runtime, opts Optio
 		images: map[digest.Digest]*layers.Image{},
 		flat:   map[digest.Digest]*index.Index{},
 		used:   map[string]bool{},
+		escape: escape,
 	}
 	if opts.RunOut != nil {
 		b.runOut = opts.RunOut
@@ -508,4 +510,12 @@ func (b *builder) index(ctx context.Context, img *layers.Image) (*index.Index, e
 	}
 	b.flat[img.ID] = x
 	return x, nil
+}
+
+// lex returns a shell lexer with the Dockerfile's escape character.
+func (b *builder) lex() *shell.Lex {
+	if b.escape == 0 {
+		return shell.NewLex('\\')
+	}
+	return shell.NewLex(b.escape)
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -18,7 +17,7 @@ func (b *builder) dispatch(ctx context.Context, st *stage, cmd instructions.Comm
 	if a, ok := cmd.(*instructions.ArgCommand); ok {
 		return b.arg(ctx, st, a)
 	}
-	lex := shell.NewLex('\\')
+	lex := b.lex()
 	if ex, ok := cmd.(instructions.SupportsSingleWordExpansion); ok {
 		env := b.env(st)
 		err := ex.Expand(func(w string) (string, error) {
@@ -30,7 +29,7 @@ func (b *builder) dispatch(ctx context.Context, st *stage, cmd instructions.Comm
 		}
 	}
 	if ex, ok := cmd.(instructions.SupportsSingleWordExpansionRaw); ok {
-		raw := shell.NewLex('\\')
+		raw := b.lex()
 		raw.SkipProcessQuotes = true
 		env := b.env(st)
 		err := ex.ExpandRaw(func(w string) (string, error) {

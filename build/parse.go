@@ -17,10 +17,22 @@ var ErrDockerfile = errors.New("invalid Dockerfile")
 // Parse parses a Dockerfile with BuildKit's parser into its stages and the
 // ARGs before the first FROM. Errors name the line.
 func Parse(dockerfile []byte, name string) ([]instructions.Stage, []instructions.ArgCommand, error) {
+	stages, meta, _, err := parse(dockerfile, name)
+	return stages, meta, err
+}
+
+// parse is Parse, also returning the escape character the Dockerfile
+// chose ("# escape=`"), which variable substitution must use too.
+func parse(dockerfile []byte, name string) ([]instructions.Stage, []instructions.ArgCommand, rune, error) {
 	res, err := parser.Parse(bytes.NewReader(dockerfile))
 	if err != nil {
-		return nil, nil, locate(name, &dockerfileError{err})
+		return nil, nil, 0, locate(name, &dockerfileError{err})
 	}
+	stages, meta, err := parseAST(res, name)
+	return stages, meta, res.EscapeToken, err
+}
+
+func parseAST(res *parser.Result, name string) ([]instructions.Stage, []instructions.ArgCommand, error) {
 	for _, n := range res.AST.Children {
 		if err := checkJSON(n); err != nil {
 			return nil, nil, &StepError{File: name, Line: n.StartLine, Err: &dockerfileError{err}}
