@@ -64,12 +64,35 @@ func (a *app) pruneBuildCache(ctx context.Context, all bool) error {
 	if err != nil {
 		return err
 	}
-	if len(rep.Entries) > 0 {
-		fmt.Fprintln(a.out, "Deleted build cache objects:")
-		for _, e := range rep.Entries {
-			fmt.Fprintln(a.out, e[:25])
-		}
-	}
+	a.printCacheEntries(rep)
 	fmt.Fprintln(a.out, "Total reclaimed space:", totalSize(rep.Reclaimed))
 	return nil
+}
+
+// pruneBuildCacheQuiet is the build cache's part of "system prune": the
+// entries it removed, and the bytes freed, for the caller's total.
+func (a *app) pruneBuildCacheQuiet(ctx context.Context, all bool) (int64, error) {
+	s, err := a.store()
+	if err != nil {
+		return 0, err
+	}
+	rep, err := build.Prune(ctx, s, all)
+	if err != nil {
+		return 0, err
+	}
+	a.printCacheEntries(rep)
+	return rep.Reclaimed, nil
+}
+
+// printCacheEntries lists removed cache entries as Docker does: a heading
+// and their (shortened) ids.
+func (a *app) printCacheEntries(rep *build.PruneReport) {
+	if len(rep.Entries) == 0 {
+		return
+	}
+	fmt.Fprintln(a.out, "Deleted build cache objects:")
+	for _, e := range rep.Entries {
+		fmt.Fprintln(a.out, e[:25])
+	}
+	fmt.Fprintln(a.out)
 }
