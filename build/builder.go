@@ -305,6 +305,10 @@ func (b *builder) from(ctx context.Context, ds *instructions.Stage) (*stage, err
 		}
 		b.images[img.ID] = img
 		st.img, st.cfg = img, cloneConfig(img)
+		var sh []string
+		if v, ok := st.cfg.Config.Labels[ShellLabel]; ok && json.Unmarshal([]byte(v), &sh) == nil && len(sh) > 0 {
+			st.shell = sh
+		}
 	}
 	if ds.Platform != "" {
 		if err := b.checkPlatform(ds.Platform, st.cfg); err != nil {

@@ -51,7 +51,17 @@ func (b *builder) dispatch(ctx context.Context, st *stage, cmd instructions.Comm
 		}
 		return b.copy(ctx, st, c.SourcesAndDest, "", c.Chown, c.Chmod, true, c.Link, false, c.ExcludePatterns)
 	case *instructions.ShellCommand:
-		err := b.meta(ctx, st, c, "SHELL "+jsonArray(c.Shell), func(*ocispec.ImageConfig) error { return nil })
+		data, err := json.Marshal(c.Shell)
+		if err != nil {
+			return err
+		}
+		err = b.meta(ctx, st, c, "SHELL "+jsonArray(c.Shell), func(cfg *ocispec.ImageConfig) error {
+			if cfg.Labels == nil {
+				cfg.Labels = map[string]string{}
+			}
+			cfg.Labels[ShellLabel] = string(data)
+			return nil
+		})
 		st.shell = append([]string{}, c.Shell...)
 		return err
 	case *instructions.CmdCommand:
@@ -106,6 +116,10 @@ func (b *builder) dispatch(ctx context.Context, st *stage, cmd instructions.Comm
 		return fmt.Errorf("%s is not supported", strings.ToUpper(cmd.Name()))
 	}
 }
+
+// ShellLabel records SHELL (a JSON array), so that images built FROM the
+// result run their RUNs with it too, as Docker's config Shell does.
+const ShellLabel = "dev.strata.shell"
 
 // HealthcheckLabel records HEALTHCHECK (as JSON of Docker's
 // HealthcheckConfig): OCI image configs have no field for it.
