@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	goruntime "runtime"
 	"sort"
 	"strconv"
@@ -160,7 +161,7 @@ func Build(ctx context.Context, s *layers.Store, rt *runtime.Runtime, opts Optio
 	rand.Read(rnd[:])
 	b := &builder{
 		store: s, rt: rt, opts: opts, out: out, runOut: out, bc: bc,
-		holder: "build-" + hex.EncodeToString(rnd[:]),
+		holder: fmt.Sprintf("%s%d-%s", buildHolderPrefix, os.Getpid(), hex.EncodeToString(rnd[:])),
 		images: map[digest.Digest]*layers.Image{},
 		flat:   map[digest.Digest]*index.Index{},
 		used:   map[string]bool{},
@@ -172,6 +173,7 @@ func Build(ctx context.Context, s *layers.Store, rt *runtime.Runtime, opts Optio
 	for _, st := range stages {
 		b.steps += 1 + len(st.Commands)
 	}
+	releaseStaleHolds(s)
 	if err := b.loadImages(ctx); err != nil {
 		return nil, err
 	}

@@ -23,7 +23,8 @@
 //   - Every step's image is recorded in the cache as the store hold
 //     "buildcache-<key>" (layers.CacheHolderPrefix) before the next step
 //     uses it; the base images of a running build are held as
-//     "build-<random>-<step>" until it returns.
+//     "build-<pid>-<random>-<step>" until it returns (or, if it is killed,
+//     until a later build or Prune sees its process gone).
 //   - When Build returns, every container it created has been removed
 //     (unless Options.Remove and ForceRemove are both false), and nothing
 //     was tagged if it failed.

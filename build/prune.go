@@ -25,6 +25,7 @@ type PruneReport struct {
 // by its tag anyway). Images only the cache kept are removed, then their
 // content is collected.
 func Prune(ctx context.Context, s *layers.Store, all bool) (*PruneReport, error) {
+	releaseStaleHolds(s)
 	holds, err := s.Holds()
 	if err != nil {
 		return nil, err
