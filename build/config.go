@@ -1,10 +1,8 @@
-// Package build makes images from Dockerfiles. Dockerfiles are parsed with
-// BuildKit's own parser, so the grammar is exactly Docker's.
-//
+package build
+
 // This file holds the metadata instructions (CMD, ENV, …) as changes to an
 // image config: `strata import --change` and `strata commit --change` apply
 // them alone, and the builder applies them step by step.
-package build
 
 import (
 	"errors"

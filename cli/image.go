@@ -20,6 +20,7 @@ func (a *app) newImageCommand() *cobra.Command {
 	rm.Aliases = []string{"rmi", "remove"}
 
 	c.AddCommand(
+		a.newBuildCommand(),
 		a.newHistoryCommand(),
 		a.newImportCommand(),
 		a.newImageInspectCommand(),

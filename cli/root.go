@@ -167,6 +167,8 @@ func (a *app) commands() []func() *cobra.Command {
 		a.newSystemCommand,
 		a.newAttachCommand,
 		a.newBenchCommand,
+		a.newBuildCommand,
+		a.newBuilderCommand,
 		a.newCommitCommand,
 		a.newDedupCommand,
 		a.newCpCommand,

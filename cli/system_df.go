@@ -143,6 +143,9 @@ func dfRows(u *layers.Usage, cu *containerUsage) []dfRow {
 	empty := dfRow{TotalCount: "0", Active: "0", Size: "0B", Reclaimable: "0B"}
 	containers, volumes, cache := cu.row(), empty, empty
 	volumes.Type, cache.Type = "Local Volumes", "Build Cache"
+	cache.TotalCount = strconv.Itoa(u.CacheEntries)
+	cache.Size = totalSize(u.CacheSize)
+	cache.Reclaimable = reclaimable(u.CacheSize, u.CacheSize)
 
 	saved := u.Saved()
 	savedSize := totalSize(saved)

@@ -29,7 +29,11 @@ func (a *app) newSystemPruneCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(a.out, "Total reclaimed space:", totalSize(freed+reclaimed))
+			cache, err := a.pruneBuildCacheQuiet(c.Context(), o.all)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.out, "Total reclaimed space:", totalSize(freed+reclaimed+cache))
 			return nil
 		},
 	}
@@ -40,7 +44,7 @@ func (a *app) newSystemPruneCommand() *cobra.Command {
 }
 
 // systemPruneWarning lists what "system prune" is about to remove: Docker's
-// list without networks and the build cache, which strata does not have.
+// list without networks, which strata does not have.
 func systemPruneWarning(o pruneOptions) string {
 	var b strings.Builder
 	b.WriteString("WARNING! This will remove:\n")
@@ -49,6 +53,11 @@ func systemPruneWarning(o pruneOptions) string {
 		b.WriteString("  - all images without at least one container associated to them\n")
 	} else {
 		b.WriteString("  - all dangling images\n")
+	}
+	if o.all {
+		b.WriteString("  - all build cache\n")
+	} else {
+		b.WriteString("  - unused build cache\n")
 	}
 	b.WriteString("\nAre you sure you want to continue?")
 	return b.String()

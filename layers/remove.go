@@ -46,6 +46,7 @@ func (s *Store) RemoveImage(ctx context.Context, ref string, opts RemoveOptions)
 		if err != nil {
 			return err
 		}
+		holders = withoutCacheHolders(holders)
 		byName := false
 		var tag string
 		if r, err := reference.Parse(ref); err == nil && !reference.LooksLikeID(ref) && !strings.HasPrefix(ref, "sha256:") {
@@ -212,4 +213,16 @@ func (s *Store) holdersOf(id digest.Digest) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// withoutCacheHolders drops the build cache's holds, which never stop a
+// removal (see CacheHolderPrefix).
+func withoutCacheHolders(holders []string) []string {
+	var out []string
+	for _, h := range holders {
+		if !IsCacheHolder(h) {
+			out = append(out, h)
+		}
+	}
+	return out
 }

@@ -15,7 +15,7 @@ type ImageUsage struct {
 	// SharedSize is the content of layers other images use too;
 	// UniqueSize the rest.
 	SharedSize, UniqueSize int64
-	Holders                int // containers (and builds) using it
+	Holders                int // containers (and running builds) using it; not the build cache
 }
 
 // Usage is what `system df` reports.
@@ -31,6 +31,11 @@ type Usage struct {
 	Files, Objects int
 	// StoredSize is the size of the object store: each content once.
 	StoredSize int64
+	// CacheEntries counts the build cache's entries; CacheSize is the
+	// content of the layers only the cache keeps (what builder prune -a
+	// frees).
+	CacheEntries int
+	CacheSize    int64
 	// BlobsSize is the compressed layer, config and manifest blobs;
 	// IndexSize the layer and flattened indexes.
 	BlobsSize, IndexSize int64
@@ -50,7 +55,15 @@ func (s *Store) DiskUsage(ctx context.Context) (*Usage, error) {
 		return nil, err
 	}
 	users := map[digest.Digest]int{}
-	for _, id := range holds {
+	cached := map[digest.Digest]bool{}
+	cacheEntries := 0
+	for h, id := range holds {
+		if IsCacheHolder(h) {
+			// The build cache keeps an image but does not use it.
+			cached[id] = true
+			cacheEntries++
+			continue
+		}
 		users[id]++
 	}
 	layerImages := map[digest.Digest]int{}
@@ -65,8 +78,20 @@ func (s *Store) DiskUsage(ctx context.Context) (*Usage, error) {
 			}
 		}
 	}
-	u := &Usage{}
+	u := &Usage{CacheEntries: cacheEntries}
 	usedLayers := map[digest.Digest]bool{}
+	// Layers of images that are tagged or used, and of those the build
+	// cache alone keeps: the latter's size is the cache's.
+	kept, cacheOnly := map[digest.Digest]bool{}, map[digest.Digest]bool{}
+	for _, img := range imgs {
+		for _, l := range img.Layers {
+			if len(img.RepoTags) > 0 || users[img.ID] > 0 || !cached[img.ID] {
+				kept[l.DiffID] = true
+			} else {
+				cacheOnly[l.DiffID] = true
+			}
+		}
+	}
 	for _, img := range imgs {
 		iu := ImageUsage{Image: img, Holders: users[img.ID]}
 		seen := map[digest.Digest]bool{}
@@ -87,6 +112,9 @@ func (s *Store) DiskUsage(ctx context.Context) (*Usage, error) {
 		u.Images = append(u.Images, iu)
 	}
 	for d, size := range layerSize {
+		if cacheOnly[d] && !kept[d] {
+			u.CacheSize += size
+		}
 		u.LayersSize += size
 		if !usedLayers[d] {
 			u.ReclaimableSize += size

@@ -31,6 +31,9 @@ func (r *Runtime) Remove(ctx context.Context, ref string, force bool) error {
 		if _, err := r.Wait(ctx, id); err != nil {
 			return err
 		}
+		// Exited now, but its monitor may still be unmounting: wait for
+		// it below, or the MonitorAlive check refuses the removal.
+		c.State.Status = spec.Exited
 	}
 	if c.State.Status == spec.Exited {
 		// Its monitor may still be unmounting.

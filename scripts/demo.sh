@@ -64,4 +64,13 @@ show "$strata" ps -a
 show "$strata" rm demo-web
 show "$strata" ps -a
 
+step "Build an image from a Dockerfile (testdata/demo): RUN in containers, COPY straight into layers"
+show cat testdata/demo/Dockerfile
+show "$strata" build -t demo/site:1 --build-arg TITLE="Hello from strata build" testdata/demo
+show "$strata" run --rm demo/site:1
+show "$strata" history demo/site:1
+echo "Built again, unchanged: every step comes from the cache."
+show "$strata" build -t demo/site:1 --build-arg TITLE="Hello from strata build" testdata/demo
+show "$strata" builder prune -f
+
 printf '\nThe demo store is %s; remove it with: rm -rf %s\n' "$STRATA_ROOT" "$demo"

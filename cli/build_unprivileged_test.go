@@ -1,0 +1,70 @@
+package cli
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// TestUnprivilegedBuild builds an image as an ordinary user (nobody): RUN
+// in a rootless container on FUSE, its upper layer mapped back to the
+// container's owners, COPY straight into a layer, the cache on a rebuild.
+func TestUnprivilegedBuild(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to become an ordinary user")
+	}
+	if _, err := exec.LookPath("su"); err != nil {
+		t.Skip("needs su")
+	}
+	busybox := busyboxTar(t)
+	if busybox == "" {
+		t.Skip("needs Debian's busybox-static")
+	}
+	st, err := os.Stat("/dev/fuse")
+	if err != nil {
+		t.Skipf("no /dev/fuse: %v", err)
+	}
+	if mode := st.Mode().Perm(); mode&0o006 != 0o006 {
+		if err := os.Chmod("/dev/fuse", 0o666); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod("/dev/fuse", mode) })
+	}
+	dir, err := os.MkdirTemp("", "strata-unprivileged-build-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		exec.Command("pkill", "-u", "nobody", "-f", filepath.Join(dir, "strata")).Run()
+		os.RemoveAll(dir)
+	})
+	os.Chmod(dir, 0o755)
+	copyFile(t, os.Args[0], filepath.Join(dir, "strata"), 0o755)
+	copyFile(t, busybox, filepath.Join(dir, "busybox.tar"), 0o644)
+	home := filepath.Join(dir, "home")
+	os.Mkdir(home, 0o755)
+	os.Chown(home, 65534, 65534)
+	ctx := filepath.Join(dir, "ctx")
+	os.Mkdir(ctx, 0o755)
+	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM busybox\nRUN echo ran > /ran\nCOPY f.txt /f.txt\nCMD [\"cat\", \"/ran\", \"/f.txt\"]\n"), 0o644)
+	os.WriteFile(filepath.Join(ctx, "f.txt"), []byte("copied\n"), 0o644)
+
+	script := `set -e
+cd "$D"
+export STRATA_ROOT="$D/home/store" HOME="$D/home"
+./strata import busybox.tar busybox >/dev/null
+./strata build -q -t built ctx >/dev/null
+./strata run --rm built
+./strata run --rm built stat -c %u:%g /ran
+./strata build ctx | grep -c 'Using cache'
+./strata ps -a -q | wc -l
+`
+	cmd := exec.Command("su", "-s", "/bin/sh", "nobody", "-c", script)
+	cmd.Env = append(os.Environ(), "D="+dir)
+	out, err := cmd.CombinedOutput()
+	want := "ran\ncopied\n0:0\n3\n0\n"
+	if err != nil || string(out) != want {
+		t.Fatalf("as nobody: %v\ngot:\n%s\nwant:\n%s", err, out, want)
+	}
+}
