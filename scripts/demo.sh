@@ -73,4 +73,27 @@ echo "Built again, unchanged: every step comes from the cache."
 show "$strata" build -t demo/site:1 --build-arg TITLE="Hello from strata build" testdata/demo
 show "$strata" builder prune -f
 
+step "Push to a registry and pull into another store (Debian's docker-registry on loopback)"
+if [ -x /usr/bin/docker-registry ]; then
+  # A free loopback port: one nothing answers on (bash's /dev/tcp, no other tool).
+  port=$(shuf -i 20000-60000 -n 1)
+  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$(shuf -i 20000-60000 -n 1); done
+  mkdir -p "$demo/registry"
+  printf 'version: 0.1\nlog: {level: warn, accesslog: {disabled: true}}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: "127.0.0.1:%s"}\n' \
+    "$demo/registry/data" "$port" > "$demo/registry/config.yml"
+  REGISTRY_REPORTING_BUGSNAG_APIKEY= /usr/bin/docker-registry serve "$demo/registry/config.yml" >"$demo/registry/log" 2>&1 &
+  registry_pid=$!
+  trap 'kill $registry_pid 2>/dev/null || true' EXIT
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  show "$strata" tag demo/site:1 "127.0.0.1:$port/demo/site:1"
+  show "$strata" push "127.0.0.1:$port/demo/site:1"
+  show "$strata" search "127.0.0.1:$port/demo"
+  echo "A second store pulls it back, with the same image id (the registry's config digest):"
+  show env STRATA_ROOT="$demo/second" "$strata" pull "127.0.0.1:$port/demo/site:1"
+  show env STRATA_ROOT="$demo/second" "$strata" images --no-trunc
+  show "$strata" images --no-trunc demo/site
+else
+  echo "(docker-registry is not installed; make deps installs it)"
+fi
+
 printf '\nThe demo store is %s; remove it with: rm -rf %s\n' "$STRATA_ROOT" "$demo"
