@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -93,8 +94,14 @@ func (r *runner) mountFuseOverlayfs(ctx context.Context, bin string, m mountSpec
 	return run(ctx, bin, "-o", "lowerdir="+r.lowerdirs()+",upperdir="+m.upper+",workdir="+m.work, m.mnt)
 }
 
-func run(ctx context.Context, bin string, args ...string) error {
-	cmd := exec.CommandContext(ctx, bin, args...)
+// run runs a mount command to its end, even when ctx is cancelled
+// meanwhile: killing it half way could leave its daemon to finish the
+// mount after the cleanup has looked (the daemons bound their own start).
+func run(_ context.Context, bin string, args ...string) error {
+	cmd := exec.Command(bin, args...)
+	// Its own process group: a Ctrl-C at the terminal reaches the
+	// benchmark, which cleans up, and not the mount half way.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("%s %s: %v: %s", bin, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}

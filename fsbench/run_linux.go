@@ -171,10 +171,12 @@ func (r *runner) once(ctx context.Context, mount mounter, w workload, t *targets
 			return nil, nil, false, err
 		}
 	}
+	// Recorded before mounting: a mount interrupted half way may still
+	// complete (a FUSE daemon finishing its start), and cleanup must try.
+	r.mounted[m.mnt] = true
 	if err := mount(ctx, m); err != nil {
 		return nil, nil, false, err
 	}
-	r.mounted[m.mnt] = true
 	defer func() {
 		if uerr := unmount(m.mnt); uerr != nil && err == nil {
 			err = uerr
