@@ -46,6 +46,7 @@ func (a *app) newContainerCommand() *cobra.Command {
 		rm,
 		a.newRunCommand(),
 		a.newStartCommand(),
+		a.newStatsCommand(),
 		a.newStopCommand(),
 		a.newTopCommand(),
 		a.newWaitCommand(),

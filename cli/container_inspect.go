@@ -53,10 +53,22 @@ type containerInspectState struct {
 }
 
 type containerHostConfig struct {
-	Binds          []string `json:"Binds"`
-	NetworkMode    string   `json:"NetworkMode"`
-	AutoRemove     bool     `json:"AutoRemove"`
-	ReadonlyRootfs bool     `json:"ReadonlyRootfs"`
+	Binds          []string        `json:"Binds"`
+	NetworkMode    string          `json:"NetworkMode"`
+	AutoRemove     bool            `json:"AutoRemove"`
+	ReadonlyRootfs bool            `json:"ReadonlyRootfs"`
+	CpuShares      int64           `json:"CpuShares"`
+	Memory         int64           `json:"Memory"`
+	NanoCpus       int64           `json:"NanoCpus"`
+	MemorySwap     int64           `json:"MemorySwap"`
+	PidsLimit      *int64          `json:"PidsLimit"`
+	Ulimits        []inspectUlimit `json:"Ulimits"`
+}
+
+type inspectUlimit struct {
+	Name string `json:"Name"`
+	Hard int64  `json:"Hard"`
+	Soft int64  `json:"Soft"`
 }
 
 type containerMount struct {
@@ -158,6 +170,17 @@ func (a *app) newContainerInspect(c *runtime.Container, img *layers.Image) *cont
 			Ports:    map[string]any{},
 			Networks: map[string]any{cfg.NetworkMode: map[string]any{}},
 		},
+	}
+	v.HostConfig.Ulimits = []inspectUlimit{}
+	if r := cfg.Resources; r != nil {
+		h := &v.HostConfig
+		h.Memory, h.MemorySwap, h.NanoCpus, h.CpuShares = r.Memory, r.MemorySwap, r.NanoCPUs, r.CPUShares
+		if r.PidsLimit > 0 {
+			h.PidsLimit = &r.PidsLimit
+		}
+		for _, u := range r.Ulimits {
+			h.Ulimits = append(h.Ulimits, inspectUlimit{Name: u.Name, Hard: u.Hard, Soft: u.Soft})
+		}
 	}
 	if args := cfg.Process.Args; len(args) > 0 {
 		v.Path, v.Args = args[0], append(v.Args, args[1:]...)

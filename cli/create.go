@@ -41,6 +41,7 @@ type containerOptions struct {
 	readOnly    bool
 	network     string
 	autoRemove  bool
+	resources   resourceOptions
 }
 
 // addContainerFlags defines the shared flags on f. -h is the host name
@@ -62,6 +63,7 @@ func addContainerFlags(f *pflag.FlagSet, o *containerOptions) {
 	f.BoolVar(&o.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
 	f.StringVar(&o.network, "network", "none", `Connect a container to a network ("none" or "host")`)
 	f.BoolVar(&o.autoRemove, "rm", false, "Automatically remove the container when it exits")
+	addResourceFlags(f, &o.resources)
 }
 
 // createOptions turns the flags and the IMAGE [COMMAND] [ARG...] arguments
@@ -104,6 +106,12 @@ func (o *containerOptions) createOptions(f *pflag.FlagSet, args []string, getenv
 		// Strata makes no networks: only these two modes exist.
 		return co, fmt.Errorf("network %s not found", o.network)
 	}
+
+	res, err := o.resources.resources()
+	if err != nil {
+		return co, err
+	}
+	co.Resources = res
 
 	env, err := environment(o.env, o.envFiles, getenv)
 	if err != nil {

@@ -177,6 +177,7 @@ func (a *app) commands() []func() *cobra.Command {
 		a.newRmiCommand,
 		a.newSaveCommand,
 		a.newStartCommand,
+		a.newStatsCommand,
 		a.newStopCommand,
 		a.newTagCommand,
 		a.newTopCommand,

@@ -56,6 +56,8 @@ func TestUnprivileged(t *testing.T) {
 cd "$D"
 export STRATA_ROOT="$D/home/store" HOME="$D/home"
 ./strata import busybox.tar busybox >/dev/null
+if ./strata run --rm -m 32m busybox true 2>home/err; then echo limited; else echo "refused $?"; fi
+head -1 home/err
 ./strata run --rm busybox sh -c 'id -u; echo written > /tmp/f; cat /tmp/f; grep -c " / / .* - fuse.strata " /proc/self/mountinfo'
 ./strata run -d --name u1 busybox sh -c 'echo changed > /etc/motd; exec sleep 60' >/dev/null
 ./strata exec u1 sh -c 'while [ ! -s /etc/motd ]; do sleep 0.1; done; cat /etc/motd'
@@ -69,7 +71,8 @@ export STRATA_ROOT="$D/home/store" HOME="$D/home"
 	cmd := exec.Command("su", "-s", "/bin/sh", "nobody", "-c", script)
 	cmd.Env = append(os.Environ(), "D="+dir)
 	out, err := cmd.CombinedOutput()
-	want := "0\nwritten\n1\nchanged\nu1 busybox\nu1\nu1\nchanged\n0\n"
+	want := "refused 125\nstrata: resource limits unavailable: cgroups are not available to an unprivileged user (no delegated cgroup); run as root\n" +
+		"0\nwritten\n1\nchanged\nu1 busybox\nu1\nu1\nchanged\n0\n"
 	if err != nil || string(out) != want {
 		t.Fatalf("as nobody: %v\ngot:\n%s\nwant:\n%s", err, out, want)
 	}

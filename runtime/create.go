@@ -43,6 +43,11 @@ type CreateOptions struct {
 	NetworkMode string
 	AutoRemove  bool
 	Labels      map[string]string
+	// Resources are the limits (--memory, --cpus, --ulimit, …); nil for
+	// none. Limits enforced by a cgroup need one this process can make
+	// (cgroups.Available): without, Create refuses them rather than run
+	// the container unlimited.
+	Resources *spec.Resources
 }
 
 // imageConfig is what a container inherits from its image.
@@ -102,6 +107,9 @@ func (r *Runtime) Create(ctx context.Context, opts CreateOptions) (*Container, e
 	if opts.Name != "" && !validName.MatchString(opts.Name) {
 		return nil, fmt.Errorf("create: invalid container name %q, only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", opts.Name)
 	}
+	if err := checkResources(opts.Resources); err != nil {
+		return nil, err
+	}
 
 	id, err := newID()
 	if err != nil {
@@ -135,7 +143,7 @@ func (r *Runtime) Create(ctx context.Context, opts CreateOptions) (*Container, e
 		},
 		Hostname: hostname, OpenStdin: opts.OpenStdin, Mounts: opts.Mounts,
 		ReadOnly: opts.ReadOnly, NetworkMode: opts.NetworkMode, AutoRemove: opts.AutoRemove,
-		StopSignal: img.stopSignal, Labels: opts.Labels,
+		StopSignal: img.stopSignal, Labels: opts.Labels, Resources: opts.Resources,
 	}
 	if len(cfg.Process.Args) == 0 {
 		return nil, errors.New("create: no command specified")

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/strata-engine/strata/layers"
+	"github.com/strata-engine/strata/runtime/cgroups"
 	"github.com/strata-engine/strata/runtime/phase"
 	"github.com/strata-engine/strata/runtime/proto"
 	"github.com/strata-engine/strata/runtime/sandbox"
@@ -85,7 +86,8 @@ type monitor struct {
 
 	initPid  int
 	killInit func()
-	mainPid  int // host pid of the main command (0 until known)
+	cgroup   *cgroups.Cgroup // nil without limits
+	mainPid  int             // host pid of the main command (0 until known)
 
 	pre *proto.Conn // the starter's attachment (Args.Attach), until followed
 
@@ -167,6 +169,7 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 	}
 	phase.Mark("init spawned")
 	setupSent, started := false, false
+	var cg *cgroups.Cgroup
 	defer func() {
 		if !setupSent {
 			// Failed before init got its setup: it waits for
@@ -174,7 +177,25 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 			m.killInit()
 			<-initDone
 		}
+		if cg != nil {
+			// The record stays if the cgroup does, for rm to retry.
+			if err := cg.Remove(); err != nil {
+				logf("remove cgroup: %v", err)
+			} else {
+				os.Remove(filepath.Join(dir, cgroups.File))
+			}
+		}
 	}()
+	// Only a container with limits gets a cgroup: the others' start
+	// pays nothing for it (stats reads them from /proc instead). Init
+	// joins it before its setup, so before it forks any command.
+	if m.cfg.Resources.NeedsCgroup() {
+		if cg, err = m.enterCgroup(); err != nil {
+			return 0, err
+		}
+		m.cgroup = cg
+		phase.Mark("cgroup made")
+	}
 	root := m.rootfs()
 	rootDir, unmountOnce, err := root.Mount(ctx)
 	if err != nil {
@@ -271,6 +292,7 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 	ws := <-initDone
 	phase.Mark("init exited")
 	code := sandbox.ExitStatus(ws)
+	oom := cg != nil && cg.OOMKilled()
 	wg.Wait() // every writer is in the dead pid namespace: EOF comes
 	m.io.closeAll()
 	m.log.flush()
@@ -279,6 +301,7 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 	finished := time.Now().UTC()
 	m.setState(func(s *spec.State) {
 		s.Status, s.ExitCode, s.FinishedAt, s.Pid = spec.Exited, code, finished, 0
+		s.OOMKilled = oom
 	})
 	m.mu.Lock()
 	m.code = code
@@ -299,6 +322,24 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 		phase.Mark("removed")
 	}
 	return 0, nil
+}
+
+// enterCgroup makes the container's cgroup, records it, and moves init
+// into it.
+func (m *monitor) enterCgroup() (*cgroups.Cgroup, error) {
+	cg, err := cgroups.Create(m.cfg.ID, m.cfg.Resources)
+	if err != nil {
+		return nil, err
+	}
+	if err = cg.Save(m.dir, !m.cfg.AutoRemove); err == nil {
+		err = cg.Enter(m.initPid)
+	}
+	if err != nil {
+		cg.Remove()
+		os.Remove(filepath.Join(m.dir, cgroups.File))
+		return nil, err
+	}
+	return cg, nil
 }
 
 func (m *monitor) rootfs() Rootfs {
@@ -416,6 +457,12 @@ func (m *monitor) sendSetup(rootDir string, tree *os.File) error {
 		Rootfs: rootDir, Dir: m.dir, Hostname: m.cfg.Hostname, Mounts: m.cfg.Mounts,
 		ReadOnly: m.cfg.ReadOnly, HostNetwork: m.cfg.NetworkMode == "host", UserNS: isUserNS(),
 		Process: m.cfg.Process, RootTree: tree != nil,
+	}
+	if r := m.cfg.Resources; r != nil {
+		setup.Ulimits = r.Ulimits
+	}
+	if m.cgroup != nil {
+		setup.CgroupTasks = m.cgroup.ThreadTasks()
 	}
 	files := m.io.child[:]
 	if tree != nil {

@@ -49,6 +49,33 @@ type Config struct {
 	AutoRemove  bool              `json:"autoRemove,omitempty"`
 	StopSignal  string            `json:"stopSignal,omitempty"`
 	Labels      map[string]string `json:"labels,omitempty"`
+	Resources   *Resources        `json:"resources,omitempty"`
+}
+
+// Resources are a container's limits, as Docker's HostConfig has them.
+// Zero means unset (no limit) everywhere; MemorySwap -1 is unlimited swap.
+// Everything but Ulimits is enforced through a cgroup (package
+// runtime/cgroups); Ulimits are rlimits that init sets on itself before
+// forking commands.
+type Resources struct {
+	Memory     int64    `json:"memory,omitempty"`     // bytes
+	MemorySwap int64    `json:"memorySwap,omitempty"` // bytes, memory plus swap; -1 unlimited
+	NanoCPUs   int64    `json:"nanoCpus,omitempty"`   // CPUs × 1e9 (--cpus)
+	CPUShares  int64    `json:"cpuShares,omitempty"`  // relative weight, 1024 = default
+	PidsLimit  int64    `json:"pidsLimit,omitempty"`  // tasks; 0 unset
+	Ulimits    []Ulimit `json:"ulimits,omitempty"`
+}
+
+// NeedsCgroup reports whether r asks for anything a cgroup enforces.
+func (r *Resources) NeedsCgroup() bool {
+	return r != nil && (r.Memory != 0 || r.MemorySwap != 0 || r.NanoCPUs != 0 || r.CPUShares != 0 || r.PidsLimit != 0)
+}
+
+// Ulimit is one --ulimit: an rlimit by Docker's name (nofile, nproc, …).
+type Ulimit struct {
+	Name string `json:"name"`
+	Soft int64  `json:"soft"`
+	Hard int64  `json:"hard"`
 }
 
 // Process is one command to run inside a container: the container's main
