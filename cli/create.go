@@ -61,7 +61,7 @@ func addContainerFlags(f *pflag.FlagSet, o *containerOptions) {
 	f.StringArrayVarP(&o.volumes, "volume", "v", nil, "Bind mount a host directory (HOST:CONTAINER[:ro])")
 	f.StringVar(&o.entrypoint, "entrypoint", "", "Overwrite the default ENTRYPOINT of the image")
 	f.BoolVar(&o.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
-	f.StringVar(&o.network, "network", "none", `Connect a container to a network ("none" or "host")`)
+	f.StringVar(&o.network, "network", "default", `Connect a container to a network ("bridge" as root, "none", "host" or a network's name)`)
 	f.BoolVar(&o.autoRemove, "rm", false, "Automatically remove the container when it exits")
 	addResourceFlags(f, &o.resources)
 }
@@ -98,13 +98,17 @@ func (o *containerOptions) createOptions(f *pflag.FlagSet, args []string, getenv
 		return co, fmt.Errorf("the working directory '%s' is invalid, it needs to be an absolute path", o.workdir)
 	}
 	switch o.network {
-	case "none", "host":
-		co.NetworkMode = o.network
 	case "default", "":
+		// Docker's default network as root; an unprivileged user
+		// can make no bridge, and gets loopback only.
 		co.NetworkMode = "none"
+		if os.Geteuid() == 0 {
+			co.NetworkMode = "bridge"
+		}
 	default:
-		// Strata makes no networks: only these two modes exist.
-		return co, fmt.Errorf("network %s not found", o.network)
+		// none, host, bridge or a user-defined network: the
+		// runtime resolves it.
+		co.NetworkMode = o.network
 	}
 
 	res, err := o.resources.resources()

@@ -18,6 +18,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/strata-engine/strata/layers"
+	"github.com/strata-engine/strata/network"
 	"github.com/strata-engine/strata/runtime"
 	"github.com/strata-engine/strata/runtime/spec"
 )
@@ -50,6 +51,7 @@ const asStrataEnv = "STRATA_TEST_AS_STRATA"
 // and [busybox] when $BUSYBOX_TAR is a real root filesystem tarball.
 func TestScript(t *testing.T) {
 	busybox := busyboxTar(t)
+	bridge, subnet := testBridge(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: false,
@@ -63,6 +65,9 @@ func TestScript(t *testing.T) {
 			env.Setenv("HOME", filepath.Join(env.WorkDir, "home"))
 			env.Setenv("XDG_DATA_HOME", "")
 			env.Setenv("BUSYBOX_TAR", busybox)
+			env.Setenv(network.EnvBridge, bridge)
+			env.Setenv(network.EnvSubnet, subnet)
+			env.Setenv("STRATA_NO_IP_FORWARD", "1")
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {

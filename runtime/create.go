@@ -39,7 +39,8 @@ type CreateOptions struct {
 	Mounts     []Mount
 	ReadOnly   bool
 	// NetworkMode is "none" (the default: a private network namespace
-	// with only loopback) or "host".
+	// with only loopback), "host", "bridge" (the default network, as
+	// root) or the name of a user-defined network (package network).
 	NetworkMode string
 	AutoRemove  bool
 	Labels      map[string]string
@@ -96,8 +97,13 @@ func (r *Runtime) Create(ctx context.Context, opts CreateOptions) (*Container, e
 	if opts.NetworkMode == "" {
 		opts.NetworkMode = "none"
 	}
+	var networks []spec.NetworkConfig
 	if opts.NetworkMode != "none" && opts.NetworkMode != "host" {
-		return nil, fmt.Errorf("create: network mode %q is not supported (none, host)", opts.NetworkMode)
+		n, err := r.lookupNetwork(opts.NetworkMode)
+		if err != nil {
+			return nil, err
+		}
+		networks = []spec.NetworkConfig{n}
 	}
 	for _, m := range opts.Mounts {
 		if !filepath.IsAbs(m.Source) || !strings.HasPrefix(m.Destination, "/") {
@@ -144,6 +150,7 @@ func (r *Runtime) Create(ctx context.Context, opts CreateOptions) (*Container, e
 		Hostname: hostname, OpenStdin: opts.OpenStdin, Mounts: opts.Mounts,
 		ReadOnly: opts.ReadOnly, NetworkMode: opts.NetworkMode, AutoRemove: opts.AutoRemove,
 		StopSignal: img.stopSignal, Labels: opts.Labels, Resources: opts.Resources,
+		Networks: networks,
 	}
 	if len(cfg.Process.Args) == 0 {
 		return nil, errors.New("create: no command specified")
@@ -208,7 +215,7 @@ func (r *Runtime) writeNew(c *Container, alongside func() error) error {
 			}
 		}
 	}
-	hosts, resolv := etcFiles(c.Config.NetworkMode == "host")
+	hosts, resolv := etcFiles(c.Config.NetworkMode == "host", len(c.Config.Networks) > 0)
 	state, err := json.MarshalIndent(&c.State, "", "  ")
 	if err != nil {
 		return err
@@ -243,7 +250,7 @@ func (r *Runtime) writeNew(c *Container, alongside func() error) error {
 // the host's network it sees the host's files; without a network, only
 // loopback names, and the host's resolv.conf minus loopback servers, as
 // Docker writes them (a resolver on the host's 127.0.0.1 is unreachable).
-func etcFiles(hostNet bool) (hosts, resolv []byte) {
+func etcFiles(hostNet, bridged bool) (hosts, resolv []byte) {
 	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
 	if hostNet {
 		hosts, _ = os.ReadFile("/etc/hosts")
@@ -258,6 +265,10 @@ func etcFiles(hostNet bool) (hosts, resolv []byte) {
 			continue
 		}
 		out.WriteString(line)
+	}
+	if bridged && !bytes.Contains(out.Bytes(), []byte("nameserver")) {
+		// Docker's fallback when the host has only local resolvers.
+		out.WriteString("nameserver 8.8.8.8\nnameserver 8.8.4.4\n")
 	}
 	return hosts, out.Bytes()
 }

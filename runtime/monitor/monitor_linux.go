@@ -189,6 +189,28 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 	// Only a container with limits gets a cgroup: the others' start
 	// pays nothing for it (stats reads them from /proc instead). Init
 	// joins it before its setup, so before it forks any command.
+	// Networks are attached while the union mounts: init waits for
+	// its setup, so its command never runs unconnected.
+	var (
+		eps    []spec.Endpoint
+		netErr chan error
+	)
+	if len(m.cfg.Networks) > 0 {
+		netErr = make(chan error, 1)
+		go func() {
+			var err error
+			eps, err = m.attachNetworks()
+			netErr <- err
+		}()
+		defer func() {
+			if netErr != nil {
+				<-netErr // an early return: wait, then undo
+			}
+			if eps != nil {
+				m.releaseNetworks(eps)
+			}
+		}()
+	}
 	if m.cfg.Resources.NeedsCgroup() {
 		if cg, err = m.enterCgroup(); err != nil {
 			return 0, err
@@ -251,6 +273,14 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 			return 0, err
 		}
 	}
+	if netErr != nil {
+		err := <-netErr
+		netErr = nil
+		if err != nil {
+			return 0, err
+		}
+		phase.Mark("networks attached")
+	}
 	if err := m.sendSetup(rootDir, tree); err != nil {
 		return 0, err
 	}
@@ -270,7 +300,7 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 	m.mainPid = hostPid(m.initPid, first.Pid)
 	now := time.Now().UTC()
 	m.setState(func(s *spec.State) {
-		*s = spec.State{Status: spec.Running, Pid: m.initPid, MonitorPid: os.Getpid(), StartedAt: now}
+		*s = spec.State{Status: spec.Running, Pid: m.initPid, MonitorPid: os.Getpid(), StartedAt: now, Endpoints: eps}
 	})
 	go m.serve(l)
 	phase.Mark("state running written")
@@ -301,7 +331,7 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 	finished := time.Now().UTC()
 	m.setState(func(s *spec.State) {
 		s.Status, s.ExitCode, s.FinishedAt, s.Pid = spec.Exited, code, finished, 0
-		s.OOMKilled = oom
+		s.OOMKilled, s.Endpoints = oom, nil
 	})
 	m.mu.Lock()
 	m.code = code
