@@ -1,9 +1,9 @@
 package network
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
-	"crypto/sha256"
 	"net"
 	"net/netip"
 	"os"

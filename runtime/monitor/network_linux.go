@@ -65,5 +65,3 @@ func (m *monitor) writeHosts(eps []spec.Endpoint) error {
 	}
 	return write(filepath.Join(m.dir, spec.HostsFile), b.Bytes(), 0o644)
 }
-
-
