@@ -40,6 +40,7 @@ func (a *app) newContainerCommand() *cobra.Command {
 		a.newKillCommand(),
 		a.newLogsCommand(),
 		ls,
+		a.newPortCommand(),
 		a.newContainerPruneCommand(),
 		a.newRenameCommand(),
 		a.newRestartCommand(),

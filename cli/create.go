@@ -42,6 +42,9 @@ type containerOptions struct {
 	network     string
 	autoRemove  bool
 	resources   resourceOptions
+	publish     []string
+	publishAll  bool
+	expose      []string
 }
 
 // addContainerFlags defines the shared flags on f. -h is the host name
@@ -64,6 +67,9 @@ func addContainerFlags(f *pflag.FlagSet, o *containerOptions) {
 	f.StringVar(&o.network, "network", "default", `Connect a container to a network ("bridge" as root, "none", "host" or a network's name)`)
 	f.BoolVar(&o.autoRemove, "rm", false, "Automatically remove the container when it exits")
 	addResourceFlags(f, &o.resources)
+	f.VarP(&typedList{&o.publish, "list"}, "publish", "p", "Publish a container's port(s) to the host")
+	f.BoolVarP(&o.publishAll, "publish-all", "P", false, "Publish all exposed ports to random ports")
+	f.Var(&typedList{&o.expose, "list"}, "expose", "Expose a port or a range of ports")
 }
 
 // createOptions turns the flags and the IMAGE [COMMAND] [ARG...] arguments
@@ -111,6 +117,14 @@ func (o *containerOptions) createOptions(f *pflag.FlagSet, args []string, getenv
 		co.NetworkMode = o.network
 	}
 
+	for _, p := range o.publish {
+		b, err := parsePublish(p)
+		if err != nil {
+			return co, err
+		}
+		co.Ports = append(co.Ports, b)
+	}
+	co.PublishAll, co.Expose = o.publishAll, o.expose
 	res, err := o.resources.resources()
 	if err != nil {
 		return co, err

@@ -171,6 +171,13 @@ func (a *app) psRow(ctx context.Context, s *layers.Store, c *runtime.Container, 
 		LocalVolumes: "0",
 		labels:       containerLabels(c, img),
 	}
+	if c.State.Status == runtime.Running {
+		var bound []spec.PortBinding
+		for _, ep := range c.State.Endpoints {
+			bound = append(bound, ep.Ports...)
+		}
+		r.Ports = portsColumn(bound, cfg.ExposedPorts)
+	}
 	if trunc {
 		r.ID = shortID(r.ID)
 		r.Command = ellipsis(r.Command, 20)

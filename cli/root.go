@@ -171,6 +171,7 @@ func (a *app) commands() []func() *cobra.Command {
 		a.newLogsCommand,
 		a.newMountCommand,
 		a.newUmountCommand,
+		a.newPortCommand,
 		a.newRenameCommand,
 		a.newRestartCommand,
 		a.newRmCommand,

@@ -49,6 +49,11 @@ type CreateOptions struct {
 	// (cgroups.Available): without, Create refuses them rather than run
 	// the container unlimited.
 	Resources *spec.Resources
+	// Ports are published (-p); PublishAll also publishes every exposed
+	// port (the image's EXPOSE and Expose) on a free host port (-P).
+	Ports      []spec.PortBinding
+	PublishAll bool
+	Expose     []string // "80/tcp"
 }
 
 // imageConfig is what a container inherits from its image.
@@ -58,6 +63,7 @@ type imageConfig struct {
 	env                 []string
 	workingDir, user    string
 	stopSignal, imgName string
+	exposed             []string
 }
 
 func (r *Runtime) imageConfig(ctx context.Context, ref string) (*imageConfig, error) {
@@ -69,10 +75,14 @@ func (r *Runtime) imageConfig(ctx context.Context, ref string) (*imageConfig, er
 		return nil, err
 	}
 	c := img.Config.Config
-	return &imageConfig{
+	ic := &imageConfig{
 		id: img.ID.String(), entrypoint: c.Entrypoint, cmd: c.Cmd, env: c.Env,
 		workingDir: c.WorkingDir, user: c.User, stopSignal: c.StopSignal, imgName: ref,
-	}, nil
+	}
+	for p := range c.ExposedPorts {
+		ic.exposed = append(ic.exposed, p)
+	}
+	return ic, nil
 }
 
 // Create records a new container; it does not start it.
@@ -104,6 +114,16 @@ func (r *Runtime) Create(ctx context.Context, opts CreateOptions) (*Container, e
 			return nil, err
 		}
 		networks = []spec.NetworkConfig{n}
+	}
+	exposed, ports, err := publishedPorts(img.exposed, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(ports) > 0 && len(networks) == 0 {
+		if opts.NetworkMode == "none" {
+			return nil, fmt.Errorf("create: published ports need a network: --network none has none")
+		}
+		ports = nil // host: Docker discards them (the CLI warns)
 	}
 	for _, m := range opts.Mounts {
 		if !filepath.IsAbs(m.Source) || !strings.HasPrefix(m.Destination, "/") {
@@ -150,7 +170,7 @@ func (r *Runtime) Create(ctx context.Context, opts CreateOptions) (*Container, e
 		Hostname: hostname, OpenStdin: opts.OpenStdin, Mounts: opts.Mounts,
 		ReadOnly: opts.ReadOnly, NetworkMode: opts.NetworkMode, AutoRemove: opts.AutoRemove,
 		StopSignal: img.stopSignal, Labels: opts.Labels, Resources: opts.Resources,
-		Networks: networks,
+		Networks: networks, Ports: ports, ExposedPorts: exposed,
 	}
 	if len(cfg.Process.Args) == 0 {
 		return nil, errors.New("create: no command specified")

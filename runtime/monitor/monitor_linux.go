@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/strata-engine/strata/layers"
+	"github.com/strata-engine/strata/network"
 	"github.com/strata-engine/strata/runtime/cgroups"
 	"github.com/strata-engine/strata/runtime/phase"
 	"github.com/strata-engine/strata/runtime/proto"
@@ -87,6 +88,7 @@ type monitor struct {
 	initPid  int
 	killInit func()
 	cgroup   *cgroups.Cgroup // nil without limits
+	proxy    *network.Proxy  // published ports; nil without
 	mainPid  int             // host pid of the main command (0 until known)
 
 	pre *proto.Conn // the starter's attachment (Args.Attach), until followed
@@ -267,12 +269,8 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 		}
 	}
 	phase.Mark("stdio, log, socket ready")
-	var tree *os.File
-	if _, ours := root.(unionRootfs); ours {
-		if tree, err = cloneMount(rootDir); err != nil {
-			return 0, err
-		}
-	}
+	// Before the root's clone: an error return with that detached
+	// mount open would leave the union's unmount waiting on it.
 	if netErr != nil {
 		err := <-netErr
 		netErr = nil
@@ -280,6 +278,12 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 			return 0, err
 		}
 		phase.Mark("networks attached")
+	}
+	var tree *os.File
+	if _, ours := root.(unionRootfs); ours {
+		if tree, err = cloneMount(rootDir); err != nil {
+			return 0, err
+		}
 	}
 	if err := m.sendSetup(rootDir, tree); err != nil {
 		return 0, err
@@ -321,6 +325,7 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 	}
 	ws := <-initDone
 	phase.Mark("init exited")
+	m.proxy.Close() // published ports stop answering before the exit shows
 	code := sandbox.ExitStatus(ws)
 	oom := cg != nil && cg.OOMKilled()
 	wg.Wait() // every writer is in the dead pid namespace: EOF comes

@@ -25,15 +25,27 @@ func (m *monitor) attachNetworks() ([]spec.Endpoint, error) {
 		}
 		eps = append(eps, *ep)
 	}
+	if len(m.cfg.Ports) > 0 && len(eps) > 0 {
+		// Published on the first network's address.
+		proxy, bound, err := network.Publish(m.cfg.Ports, eps[0].IPAddress)
+		if err != nil {
+			m.releaseNetworks(eps)
+			return nil, err
+		}
+		m.proxy, eps[0].Ports = proxy, bound
+	}
 	if err := m.writeHosts(eps); err != nil {
+		m.proxy.Close()
 		m.releaseNetworks(eps)
 		return nil, err
 	}
 	return eps, nil
 }
 
-// releaseNetworks detaches the endpoints (at exit, or a failed start).
+// releaseNetworks detaches the endpoints (at exit, or a failed start),
+// after closing the published ports.
 func (m *monitor) releaseNetworks(eps []spec.Endpoint) {
+	m.proxy.Close()
 	var errs []error
 	for _, n := range m.cfg.Networks {
 		var mine []spec.Endpoint
