@@ -39,7 +39,10 @@ func Attach(o AttachOptions) (_ *spec.Endpoint, err error) {
 	subnet = subnet.Masked()
 	gw := subnet.Addr().Next()
 	veth := vethName(o.ID, o.Iface)
-	var addr netip.Addr
+	var (
+		addr netip.Addr
+		ep   *spec.Endpoint
+	)
 	err = locked(o.Network.Bridge, func(r *record) (bool, error) {
 		reclaim(r)
 		if r.Subnet != "" && r.Subnet != subnet.String() {
@@ -50,12 +53,39 @@ func Attach(o AttachOptions) (_ *spec.Endpoint, err error) {
 		if addr, err = r.allocate(subnet, &lease{Container: o.ID, Dir: o.Dir, Veth: veth}); err != nil {
 			return true, err
 		}
-		if err = ensureBridge(o.Network.Bridge, gw, subnet.Bits()); err == nil && !r.NAT {
-			if err = nat(true, o.Network.Bridge, subnet); err == nil {
-				r.NAT = true
-			}
+		phase.Mark("network %s: address leased", o.Network.Name)
+		if err = ensureBridge(o.Network.Bridge, gw, subnet.Bits()); err != nil {
+			delete(r.Leases, addr.String())
+			return true, err
+		}
+		// The first lease installs the NAT rules, alongside the veth:
+		// both are netlink round trips of a few milliseconds, on
+		// different kernel locks (nfnl, rtnl). Both under the
+		// bridge's lock, so that no Release drops the rules
+		// meanwhile; concurrent starts wait for each other's veth.
+		natDone := make(chan error, 1)
+		if r.NAT {
+			natDone <- nil
+		} else {
+			go func() { natDone <- nat(true, o.Network.Bridge, subnet) }()
+		}
+		mac := macFor(addr)
+		ep = &spec.Endpoint{
+			Network: o.Network.Name, NetworkID: o.Network.ID, Bridge: o.Network.Bridge,
+			IPAddress: addr.String(), IPPrefixLen: subnet.Bits(), Gateway: gw.String(),
+			MacAddress: mac.String(), HostVeth: veth, Aliases: o.Network.Aliases,
+		}
+		err = plug(o, veth, mac, netip.PrefixFrom(addr, subnet.Bits()), gw)
+		if err != nil {
+			err = fmt.Errorf("network %s: %w", o.Network.Name, err)
+		}
+		if nerr := <-natDone; nerr == nil {
+			r.NAT = true
+		} else if err == nil {
+			err = nerr
 		}
 		if err != nil {
+			deleteLink(veth)
 			delete(r.Leases, addr.String())
 			dropNAT(r, o.Network.Bridge)
 		}
@@ -63,17 +93,6 @@ func Attach(o AttachOptions) (_ *spec.Endpoint, err error) {
 	})
 	if err != nil {
 		return nil, err
-	}
-	phase.Mark("network %s: address leased", o.Network.Name)
-	mac := macFor(addr)
-	ep := &spec.Endpoint{
-		Network: o.Network.Name, NetworkID: o.Network.ID, Bridge: o.Network.Bridge,
-		IPAddress: addr.String(), IPPrefixLen: subnet.Bits(), Gateway: gw.String(),
-		MacAddress: mac.String(), HostVeth: veth, Aliases: o.Network.Aliases,
-	}
-	if err := plug(o, veth, mac, netip.PrefixFrom(addr, subnet.Bits()), gw); err != nil {
-		Release(o.Network, []spec.Endpoint{*ep})
-		return nil, fmt.Errorf("network %s: %w", o.Network.Name, err)
 	}
 	return ep, nil
 }

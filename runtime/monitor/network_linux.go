@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/strata-engine/strata/network"
+	"github.com/strata-engine/strata/runtime/phase"
 	"github.com/strata-engine/strata/runtime/spec"
 )
 
@@ -59,6 +60,7 @@ func (m *monitor) releaseNetworks(eps []spec.Endpoint) {
 	if err := errors.Join(errs...); err != nil {
 		logf("release networks: %v", err)
 	}
+	phase.Mark("networks released")
 }
 
 // writeHosts writes the container's /etc/hosts (bound over the image's
