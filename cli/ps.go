@@ -167,7 +167,7 @@ func (a *app) psRow(ctx context.Context, s *layers.Store, c *runtime.Container, 
 		State:        string(c.State.Status),
 		Status:       statusText(c.State),
 		Names:        cfg.Name,
-		Networks:     cfg.NetworkMode,
+		Networks:     networkNames(cfg),
 		LocalVolumes: "0",
 		labels:       containerLabels(c, img),
 	}
@@ -400,4 +400,17 @@ func anyMatch(res []*regexp.Regexp, s string) bool {
 		}
 	}
 	return false
+}
+
+// networkNames is ps's NETWORKS: the networks a container is on, or its
+// network mode (none, host).
+func networkNames(cfg runtime.Config) string {
+	if len(cfg.Networks) == 0 {
+		return cfg.NetworkMode
+	}
+	var names []string
+	for _, n := range cfg.Networks {
+		names = append(names, n.Name)
+	}
+	return strings.Join(names, ",")
 }

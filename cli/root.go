@@ -157,6 +157,7 @@ func (a *app) commands() []func() *cobra.Command {
 		a.newImagesCommand,
 		a.newContainerCommand,
 		a.newImageCommand,
+		a.newNetworkCommand,
 		a.newSystemCommand,
 		a.newAttachCommand,
 		a.newCommitCommand,

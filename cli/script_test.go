@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(asStrataEnv) == "1" {
 		os.Exit(Main(append([]string{"strata"}, os.Args[1:]...)))
 	}
-	testscript.Main(m, map[string]func(){
+	testscript.Main(cleanupM{m, testNetworkEnv()}, map[string]func(){
 		"strata":    func() { os.Exit(Main(os.Args)) },
 		"strata-fs": func() { os.Exit(Main(os.Args)) },
 	})
@@ -51,7 +51,6 @@ const asStrataEnv = "STRATA_TEST_AS_STRATA"
 // and [busybox] when $BUSYBOX_TAR is a real root filesystem tarball.
 func TestScript(t *testing.T) {
 	busybox := busyboxTar(t)
-	bridge, subnet := testBridge(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: false,
@@ -65,9 +64,9 @@ func TestScript(t *testing.T) {
 			env.Setenv("HOME", filepath.Join(env.WorkDir, "home"))
 			env.Setenv("XDG_DATA_HOME", "")
 			env.Setenv("BUSYBOX_TAR", busybox)
-			env.Setenv(network.EnvBridge, bridge)
-			env.Setenv(network.EnvSubnet, subnet)
-			env.Setenv("STRATA_NO_IP_FORWARD", "1")
+			for _, k := range []string{network.EnvBridge, network.EnvSubnet, "STRATA_NO_IP_FORWARD"} {
+				env.Setenv(k, os.Getenv(k)) // see testNetworkEnv
+			}
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {

@@ -25,6 +25,10 @@ type AttachOptions struct {
 	Pid int
 	// Iface is the name inside the container: eth0, eth1, …
 	Iface string
+	// Hostname and Names: the container's host name, and the names
+	// its peers on a user-defined network know it by.
+	Hostname string
+	Names    []string
 }
 
 // Attach connects the container to its network: it leases an address,
@@ -50,7 +54,7 @@ func Attach(o AttachOptions) (_ *spec.Endpoint, err error) {
 		}
 		r.Subnet = subnet.String()
 		var err error
-		if addr, err = r.allocate(subnet, &lease{Container: o.ID, Dir: o.Dir, Veth: veth}); err != nil {
+		if addr, err = r.allocate(subnet, &lease{Container: o.ID, Dir: o.Dir, Veth: veth, Hostname: o.Hostname, Names: o.Names}); err != nil {
 			return true, err
 		}
 		phase.Mark("network %s: address leased", o.Network.Name)
@@ -275,7 +279,7 @@ func removeBridge(n *Network) error {
 	return locked(n.Bridge, func(r *record) (bool, error) {
 		reclaim(r)
 		if len(r.Leases) > 0 {
-			return true, fmt.Errorf("%w: network %s has active endpoints", ErrInUse, n.Name)
+			return true, inUseError(fmt.Sprintf("error while removing network: network %s id %s has active endpoints", n.Name, n.ID))
 		}
 		if err := dropNAT(r, n.Bridge); err != nil {
 			return true, err

@@ -26,6 +26,10 @@ type lease struct {
 	Container string `json:"container"` // id
 	Dir       string `json:"dir"`       // the container's directory (liveness)
 	Veth      string `json:"veth"`      // host end of its veth pair
+	// Hostname is the container's own; Names are what its peers on a
+	// user-defined network resolve to it (name, short id, aliases).
+	Hostname string   `json:"hostname,omitempty"`
+	Names    []string `json:"names,omitempty"`
 }
 
 // record is a bridge's IPAM record.

@@ -116,6 +116,12 @@ func (s *Store) Lookup(ref string) (*Network, error) {
 	return nil, notFound(ref)
 }
 
+// inUseError reads as Docker's message and is ErrInUse.
+type inUseError string
+
+func (e inUseError) Error() string        { return string(e) }
+func (e inUseError) Is(target error) bool { return target == ErrInUse }
+
 // notFound reads as Docker's "network NAME not found" and is ErrNotFound.
 type notFound string
 
@@ -213,7 +219,7 @@ func (s *Store) Remove(n *Network, inUse []string) error {
 		return fmt.Errorf("%s is a pre-defined network and cannot be removed", n.Name)
 	}
 	if len(inUse) > 0 {
-		return fmt.Errorf("%w: error while removing network: network %s id %s has active endpoints (%s)", ErrInUse, n.Name, n.ID, strings.Join(inUse, ", "))
+		return inUseError(fmt.Sprintf("error while removing network: network %s id %s has active endpoints (%s)", n.Name, n.ID, strings.Join(inUse, ", ")))
 	}
 	unlock, err := spec.Lock(filepath.Join(s.dir, ".lock"))
 	if err != nil {

@@ -209,7 +209,7 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 				<-netErr // an early return: wait, then undo
 			}
 			if eps != nil {
-				m.releaseNetworks(eps)
+				m.releaseNetworks(m.cfg.Networks, eps)
 			}
 		}()
 	}
@@ -325,7 +325,15 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 	}
 	ws := <-initDone
 	phase.Mark("init exited")
-	m.proxy.Close() // published ports stop answering before the exit shows
+	// Published ports stop answering before the exit shows; the
+	// networks are released once it is recorded (the state's endpoints,
+	// which connect and disconnect may have changed, are read first).
+	m.proxy.Close()
+	var release func()
+	if eps != nil {
+		release = m.releaseAtExit(eps)
+		eps = nil
+	}
 	code := sandbox.ExitStatus(ws)
 	oom := cg != nil && cg.OOMKilled()
 	wg.Wait() // every writer is in the dead pid namespace: EOF comes
@@ -351,6 +359,9 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 		c.WriteJSON(proto.KindResponse, proto.Response{ExitCode: code})
 	}
 	phase.Mark("state exited written, exit sent")
+	if release != nil {
+		release()
+	}
 	m.execs.Wait()
 	if m.cfg.AutoRemove {
 		m.autoRemove(unmount)

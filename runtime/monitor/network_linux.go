@@ -12,50 +12,57 @@ import (
 )
 
 // attachNetworks connects init's network namespace to the container's
-// networks (eth0, eth1, … in their order) and writes its /etc/hosts.
-// On error, whatever was attached is released.
+// networks (eth0, eth1, … in their order), publishes its ports on the
+// first one's address, and writes its /etc/hosts. On error, whatever
+// was attached is released.
 func (m *monitor) attachNetworks() ([]spec.Endpoint, error) {
 	var eps []spec.Endpoint
 	for i, n := range m.cfg.Networks {
 		ep, err := network.Attach(network.AttachOptions{
 			Network: n, ID: m.cfg.ID, Dir: m.dir, Pid: m.initPid, Iface: fmt.Sprintf("eth%d", i),
+			Hostname: m.cfg.Hostname, Names: append([]string{m.cfg.Name, m.cfg.ID[:12]}, n.Aliases...),
 		})
 		if err != nil {
-			m.releaseNetworks(eps)
+			m.releaseNetworks(m.cfg.Networks, eps)
 			return nil, err
 		}
 		eps = append(eps, *ep)
 	}
 	if len(m.cfg.Ports) > 0 && len(eps) > 0 {
-		// Published on the first network's address.
 		proxy, bound, err := network.Publish(m.cfg.Ports, eps[0].IPAddress)
 		if err != nil {
-			m.releaseNetworks(eps)
+			m.releaseNetworks(m.cfg.Networks, eps)
 			return nil, err
 		}
 		m.proxy, eps[0].Ports = proxy, bound
 	}
-	if err := m.writeHosts(eps); err != nil {
-		m.proxy.Close()
-		m.releaseNetworks(eps)
+	err := m.writeHosts(eps)
+	for _, n := range m.cfg.Networks {
+		if err == nil {
+			err = network.RefreshHosts(n)
+		}
+	}
+	if err != nil {
+		m.releaseNetworks(m.cfg.Networks, eps)
 		return nil, err
 	}
 	return eps, nil
 }
 
 // releaseNetworks detaches the endpoints (at exit, or a failed start),
-// after closing the published ports.
-func (m *monitor) releaseNetworks(eps []spec.Endpoint) {
+// after closing the published ports, and drops their names from their
+// peers' /etc/hosts.
+func (m *monitor) releaseNetworks(networks []spec.NetworkConfig, eps []spec.Endpoint) {
 	m.proxy.Close()
 	var errs []error
-	for _, n := range m.cfg.Networks {
+	for _, n := range networks {
 		var mine []spec.Endpoint
 		for _, ep := range eps {
 			if ep.Network == n.Name {
 				mine = append(mine, ep)
 			}
 		}
-		errs = append(errs, network.Release(n, mine))
+		errs = append(errs, network.Release(n, mine), network.RefreshHosts(n))
 	}
 	if err := errors.Join(errs...); err != nil {
 		logf("release networks: %v", err)
@@ -63,9 +70,22 @@ func (m *monitor) releaseNetworks(eps []spec.Endpoint) {
 	phase.Mark("networks released")
 }
 
+// releaseAtExit returns the release of the networks the container is on
+// now: `network connect` and `disconnect` may have changed them since
+// the start (they rewrite config.json and state.json).
+func (m *monitor) releaseAtExit(started []spec.Endpoint) func() {
+	networks, eps := m.cfg.Networks, started
+	var cfg spec.Config
+	var st spec.State
+	if spec.ReadJSON(filepath.Join(m.dir, spec.ConfigFile), &cfg) == nil && spec.ReadJSON(filepath.Join(m.dir, spec.StateFile), &st) == nil {
+		networks, eps = cfg.Networks, st.Endpoints
+	}
+	return func() { m.releaseNetworks(networks, eps) }
+}
+
 // writeHosts writes the container's /etc/hosts (bound over the image's
 // by init): loopback names, then its own address under its host name, as
-// Docker writes it.
+// Docker writes it. The file is new (rename), init binds it later.
 func (m *monitor) writeHosts(eps []spec.Endpoint) error {
 	var b bytes.Buffer
 	b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
