@@ -16,6 +16,7 @@ import (
 
 	"github.com/strata-engine/strata/layers"
 	"github.com/strata-engine/strata/layers/reference"
+	"github.com/strata-engine/strata/network"
 	"github.com/strata-engine/strata/runtime"
 )
 
@@ -45,6 +46,7 @@ type containerOptions struct {
 	publish     []string
 	publishAll  bool
 	expose      []string
+	warnings    []string // for the user, once the options are read
 }
 
 // addContainerFlags defines the shared flags on f. -h is the host name
@@ -64,7 +66,7 @@ func addContainerFlags(f *pflag.FlagSet, o *containerOptions) {
 	f.StringArrayVarP(&o.volumes, "volume", "v", nil, "Bind mount a host directory (HOST:CONTAINER[:ro])")
 	f.StringVar(&o.entrypoint, "entrypoint", "", "Overwrite the default ENTRYPOINT of the image")
 	f.BoolVar(&o.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
-	f.StringVar(&o.network, "network", "default", `Connect a container to a network ("bridge" as root, "none", "host" or a network's name)`)
+	f.StringVar(&o.network, "network", "default", `Connect a container to a network ("bridge" as root, "slirp4netns" otherwise, "none", "host" or a network's name)`)
 	f.BoolVar(&o.autoRemove, "rm", false, "Automatically remove the container when it exits")
 	addResourceFlags(f, &o.resources)
 	f.VarP(&typedList{&o.publish, "list"}, "publish", "p", "Publish a container's port(s) to the host")
@@ -106,10 +108,15 @@ func (o *containerOptions) createOptions(f *pflag.FlagSet, args []string, getenv
 	switch o.network {
 	case "default", "":
 		// Docker's default network as root; an unprivileged user
-		// can make no bridge, and gets loopback only.
-		co.NetworkMode = "none"
-		if os.Geteuid() == 0 {
-			co.NetworkMode = "bridge"
+		// can make no bridge: slirp4netns where it can run, else
+		// loopback only, said once per container.
+		co.NetworkMode = "bridge"
+		if os.Geteuid() != 0 {
+			co.NetworkMode = network.Slirp4netns
+			if err := network.SlirpAvailable(); err != nil {
+				co.NetworkMode = "none"
+				o.warnings = append(o.warnings, fmt.Sprintf("WARNING: %v: the container has no network but loopback (--network none)", err))
+			}
 		}
 	default:
 		// none, host, bridge or a user-defined network: the
@@ -273,6 +280,9 @@ func (a *app) newCreateCommand() *cobra.Command {
 			co, err := o.createOptions(c.Flags(), args, a.lookupEnv)
 			if err != nil {
 				return runError("create", exitEngine, err)
+			}
+			for _, w := range o.warnings {
+				fmt.Fprintln(a.err, w)
 			}
 			rt, _, err := a.runtime()
 			if err != nil {

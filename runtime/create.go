@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	"github.com/strata-engine/strata/network"
 	"github.com/strata-engine/strata/runtime/phase"
 	"github.com/strata-engine/strata/runtime/spec"
 )
@@ -108,7 +109,11 @@ func (r *Runtime) Create(ctx context.Context, opts CreateOptions) (*Container, e
 		opts.NetworkMode = "none"
 	}
 	var networks []spec.NetworkConfig
-	if opts.NetworkMode != "none" && opts.NetworkMode != "host" {
+	if opts.NetworkMode == network.Slirp4netns {
+		if err := network.SlirpAvailable(); err != nil {
+			return nil, fmt.Errorf("%w: network slirp4netns: %w", ErrNetwork, err)
+		}
+	} else if opts.NetworkMode != "none" && opts.NetworkMode != "host" {
 		n, err := r.lookupNetwork(opts.NetworkMode)
 		if err != nil {
 			return nil, err
@@ -120,6 +125,9 @@ func (r *Runtime) Create(ctx context.Context, opts CreateOptions) (*Container, e
 		return nil, err
 	}
 	if len(ports) > 0 && len(networks) == 0 {
+		if opts.NetworkMode == network.Slirp4netns {
+			return nil, fmt.Errorf("create: published ports are not supported with slirp4netns yet")
+		}
 		if opts.NetworkMode == "none" {
 			return nil, fmt.Errorf("create: published ports need a network: --network none has none")
 		}
@@ -236,6 +244,10 @@ func (r *Runtime) writeNew(c *Container, alongside func() error) error {
 		}
 	}
 	hosts, resolv := etcFiles(c.Config.NetworkMode == "host", len(c.Config.Networks) > 0)
+	if c.Config.NetworkMode == network.Slirp4netns {
+		// slirp4netns's DNS forwarder.
+		resolv = []byte("nameserver " + network.SlirpDNS + "\n")
+	}
 	state, err := json.MarshalIndent(&c.State, "", "  ")
 	if err != nil {
 		return err

@@ -89,6 +89,7 @@ type monitor struct {
 	killInit func()
 	cgroup   *cgroups.Cgroup // nil without limits
 	proxy    *network.Proxy  // published ports; nil without
+	slirp    *network.Slirp  // --network slirp4netns; nil otherwise
 	mainPid  int             // host pid of the main command (0 until known)
 
 	pre *proto.Conn // the starter's attachment (Args.Attach), until followed
@@ -197,6 +198,22 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 		eps    []spec.Endpoint
 		netErr chan error
 	)
+	if m.cfg.NetworkMode == network.Slirp4netns {
+		netErr = make(chan error, 1)
+		go func() {
+			var err error
+			if m.slirp, err = network.StartSlirp(m.initPid); err == nil {
+				err = m.writeHosts([]spec.Endpoint{{IPAddress: network.SlirpAddress}})
+			}
+			netErr <- err
+		}()
+		defer func() {
+			if netErr != nil {
+				<-netErr
+			}
+			m.slirp.Stop()
+		}()
+	}
 	if len(m.cfg.Networks) > 0 {
 		netErr = make(chan error, 1)
 		go func() {
