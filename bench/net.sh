@@ -44,13 +44,14 @@ done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]/1000}'; }
 # The bridge's own share of a start, from STRATA_TRACE: how long the
 # monitor waits for the network after everything else is ready (attach
-# runs alongside the union mount), plus the release at exit.
+# runs alongside the union mount), and the release at exit (after the
+# exit is recorded; `run --rm` waits for it, as for the removal).
 waits=() releases=()
 for ((i = 0; i < reps; i++)); do
   rm -f "$work/trace"
   STRATA_TRACE=$work/trace "$strata" run --rm busybox /bin/true
-  read -r w r < <(awk '/socket ready/ {s=$2} /networks attached/ {a=$2} / removed$/ {m=$2} /networks released/ {e=$2}
-    END {w = a - s; if (w < 0) w = 0; printf "%d %d\n", w * 1000, (e - m) * 1000}' "$work/trace")
+  read -r w r < <(awk '/socket ready/ {s=$2} /networks attached/ {a=$2} /exit sent$/ {x=$2} /networks released/ {e=$2}
+    END {w = a - s; if (w < 0) w = 0; printf "%d %d\n", w * 1000, (e - x) * 1000}' "$work/trace")
   waits+=("$w") releases+=("$r")
 done
 mn=$(median "${none[@]}") mb=$(median "${bridge[@]}")

@@ -1,14 +1,19 @@
 package network
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/strata-engine/strata/runtime/spec"
 )
 
 // Slirp4netns is the network mode of unprivileged containers: a
@@ -44,13 +49,17 @@ func SlirpAvailable() error {
 type Slirp struct {
 	cmd  *exec.Cmd
 	done chan struct{}
+	api  string // its API socket, for port forwards
 }
 
 // StartSlirp starts slirp4netns for the network namespace of pid and
-// waits until tap0 is configured. The process has SIGKILL as its
+// waits until tap0 is configured. Its API socket (for Publish) is made
+// in dir, named through /proc/self/fd of a descriptor of dir that it
+// inherits: a container directory's path may be longer than a socket
+// address holds. The process has SIGKILL as its
 // parent-death signal (the caller's thread must stay: the caller locks
 // it), so it never outlives the monitor. Stop ends it.
-func StartSlirp(pid int) (*Slirp, error) {
+func StartSlirp(pid int, dir string) (*Slirp, error) {
 	path, err := exec.LookPath(Slirp4netns)
 	if err != nil {
 		return nil, err
@@ -60,13 +69,20 @@ func StartSlirp(pid int) (*Slirp, error) {
 		return nil, err
 	}
 	defer r.Close()
+	d, err := os.Open(dir)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	defer d.Close()
+	os.Remove(filepath.Join(dir, slirpSocket))
 	cmd := exec.Command(path, "--configure", "--mtu=65520", "--disable-host-loopback",
-		"--ready-fd=3", strconv.Itoa(pid), "tap0")
-	cmd.ExtraFiles = []*os.File{w}
+		"--ready-fd=3", "--api-socket=/proc/self/fd/4/"+slirpSocket, strconv.Itoa(pid), "tap0")
+	cmd.ExtraFiles = []*os.File{w, d}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var stderr limitedBuffer
 	cmd.Stderr = &stderr
-	s := &Slirp{cmd: cmd, done: make(chan struct{})}
+	s := &Slirp{cmd: cmd, done: make(chan struct{}), api: filepath.Join(dir, slirpSocket)}
 	started := make(chan error, 1)
 	go func() {
 		// Pdeathsig fires when the forking thread exits: this one
@@ -104,6 +120,9 @@ func StartSlirp(pid int) (*Slirp, error) {
 	return s, nil
 }
 
+// slirpSocket is slirp4netns's API socket in the container directory.
+const slirpSocket = "slirp.sock"
+
 // Stop ends slirp4netns and waits for it.
 func (s *Slirp) Stop() {
 	if s == nil {
@@ -111,6 +130,82 @@ func (s *Slirp) Stop() {
 	}
 	s.cmd.Process.Kill()
 	<-s.done
+	os.Remove(s.api)
+}
+
+// Publish forwards host ports to the container through slirp4netns's
+// add_hostfwd: it listens in the caller's network namespace (the host's)
+// and connects to the container's port from inside. A host port 0 is
+// one found free first. It returns the bindings with the ports used.
+func (s *Slirp) Publish(ports []spec.PortBinding) ([]spec.PortBinding, error) {
+	var bound []spec.PortBinding
+	for _, b := range ports {
+		ip := b.HostIP
+		if ip == "" {
+			ip = "0.0.0.0"
+		}
+		if b.HostPort == 0 {
+			p, err := freePort(b.Proto, ip)
+			if err != nil {
+				return nil, err
+			}
+			b.HostPort = p
+		}
+		req := map[string]any{"execute": "add_hostfwd", "arguments": map[string]any{
+			"proto": b.Proto, "host_addr": ip, "host_port": b.HostPort, "guest_port": b.ContainerPort,
+		}}
+		var resp struct {
+			Error *struct {
+				Desc string `json:"desc"`
+			} `json:"error"`
+		}
+		if err := s.call(req, &resp); err != nil {
+			return nil, fmt.Errorf("slirp4netns: publish %s:%d: %w", ip, b.HostPort, err)
+		}
+		if resp.Error != nil {
+			return nil, fmt.Errorf("Bind for %s:%d failed: %w (slirp4netns: %s)", ip, b.HostPort, ErrPortInUse, resp.Error.Desc)
+		}
+		bound = append(bound, b)
+	}
+	return bound, nil
+}
+
+// call sends one request to the API socket and decodes its answer.
+func (s *Slirp) call(req, resp any) error {
+	d, err := os.Open(filepath.Dir(s.api))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	c, err := net.Dial("unix", fmt.Sprintf("/proc/self/fd/%d/%s", d.Fd(), slirpSocket))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := json.NewEncoder(c).Encode(req); err != nil {
+		return err
+	}
+	c.(*net.UnixConn).CloseWrite()
+	return json.NewDecoder(c).Decode(resp)
+}
+
+// freePort finds a port free on ip now (the kernel's choice).
+func freePort(proto, ip string) (int, error) {
+	if proto == "udp" {
+		c, err := net.ListenPacket("udp4", net.JoinHostPort(ip, "0"))
+		if err != nil {
+			return 0, err
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port, nil
+	}
+	l, err := net.Listen("tcp4", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // limitedBuffer keeps the first 4 KiB written (slirp4netns's errors).

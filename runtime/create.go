@@ -125,13 +125,12 @@ func (r *Runtime) Create(ctx context.Context, opts CreateOptions) (*Container, e
 		return nil, err
 	}
 	if len(ports) > 0 && len(networks) == 0 {
-		if opts.NetworkMode == network.Slirp4netns {
-			return nil, fmt.Errorf("create: published ports are not supported with slirp4netns yet")
-		}
 		if opts.NetworkMode == "none" {
 			return nil, fmt.Errorf("create: published ports need a network: --network none has none")
 		}
-		ports = nil // host: Docker discards them (the CLI warns)
+		if opts.NetworkMode == "host" {
+			ports = nil // Docker discards them
+		}
 	}
 	for _, m := range opts.Mounts {
 		if !filepath.IsAbs(m.Source) || !strings.HasPrefix(m.Destination, "/") {

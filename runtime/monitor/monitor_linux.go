@@ -202,8 +202,16 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 		netErr = make(chan error, 1)
 		go func() {
 			var err error
-			if m.slirp, err = network.StartSlirp(m.initPid); err == nil {
-				err = m.writeHosts([]spec.Endpoint{{IPAddress: network.SlirpAddress}})
+			ep := spec.Endpoint{Network: network.Slirp4netns, IPAddress: network.SlirpAddress}
+			if m.slirp, err = network.StartSlirp(m.initPid, m.dir); err == nil && len(m.cfg.Ports) > 0 {
+				ep.Ports, err = m.slirp.Publish(m.cfg.Ports)
+			}
+			if err == nil {
+				err = m.writeHosts([]spec.Endpoint{ep})
+			}
+			if err == nil && len(ep.Ports) > 0 {
+				// Kept in the state for port, ps and inspect.
+				eps = []spec.Endpoint{ep}
 			}
 			netErr <- err
 		}()
