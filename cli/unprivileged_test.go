@@ -184,7 +184,7 @@ fi
 			cmd := exec.Command("su", "-s", "/bin/sh", "nobody", "-c", script)
 			cmd.Env = append(os.Environ(), "D="+dir)
 			out, err := cmd.CombinedOutput()
-			if err != nil || !regexp.MustCompile(`^` + tt.want + `$`).Match(out) {
+			if err != nil || !regexp.MustCompile(`^`+tt.want+`$`).Match(out) {
 				t.Fatalf("as nobody: %v\ngot:\n%s\nwant:\n%s", err, out, tt.want)
 			}
 		})
