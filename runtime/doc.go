@@ -18,6 +18,7 @@
 //	    ctr.log                      the container's output, Docker json-file lines
 //	    hosts, hostname, resolv.conf bound over the container's /etc files
 //	    cgroup.json                  the container's cgroup (package cgroups), while it has one
+//	    slirp.sock                   slirp4netns's API socket (unprivileged network), while it runs
 //	    rootfs/                      mount point of the FUSE union (image containers)
 //	    upper/, work/                the union's writable layer and its scratch space
 //

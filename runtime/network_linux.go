@@ -95,7 +95,9 @@ func (r *Runtime) Connect(ctx context.Context, ref, netRef string, aliases []str
 	if err != nil {
 		return err
 	}
-	if c.Config.NetworkMode == "host" || c.Config.NetworkMode == "none" && len(c.Config.Networks) == 0 && n.Name == network.DefaultName {
+	switch c.Config.NetworkMode {
+	case "host", "none", network.Slirp4netns:
+		// As Docker: these modes own the namespace's networking.
 		return fmt.Errorf("%w: container %s cannot be connected to network %s: it uses network mode %s", ErrNetwork, c.Config.Name, n.Name, c.Config.NetworkMode)
 	}
 	if os.Geteuid() != 0 {
