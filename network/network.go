@@ -229,7 +229,13 @@ func (s *Store) Remove(n *Network, inUse []string) error {
 	if err := os.Remove(filepath.Join(s.dir, n.Name+".json")); err != nil {
 		return err
 	}
-	return removeBridge(n)
+	if err := removeBridge(n); err != nil {
+		return err
+	}
+	// The bridge's lock file goes too: nothing can join a network
+	// whose definition is gone.
+	os.Remove(filepath.Join(StateDir, n.Bridge+".lock"))
+	return nil
 }
 
 // freeSubnet picks the first 10.90.x.0/24 no network uses.
