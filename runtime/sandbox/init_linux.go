@@ -75,6 +75,9 @@ func Init() {
 		console = files[0]
 	}
 	err = joinCgroups(s.CgroupTasks)
+	if err == nil && !s.HostNetwork {
+		err = loopbackUp()
+	}
 	if err == nil {
 		err = setupRoot(s, tree, console)
 		phase.Mark("root set up")
