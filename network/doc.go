@@ -4,8 +4,12 @@
 // other, eth0, in the container's network namespace), an address from a
 // per-bridge IPAM record, a default route through the bridge's address,
 // and NAT for outbound traffic. Links and addresses are made with netlink
-// (vishvananda/netlink), not by running ip(8); NAT rules by one
-// iptables-restore run, since iptables has no stable library interface.
+// (vishvananda/netlink), not by running ip(8); the NAT rule with nftables
+// netlink messages (google/nftables), not by running iptables(8), whose
+// start-up alone cost 15–150 ms on a container's start path. Published
+// ports are a userland proxy (Proxy) in the container's monitor; user
+// networks resolve names through /etc/hosts (RefreshHosts); unprivileged
+// containers use slirp4netns (StartSlirp).
 //
 // # On disk
 //
@@ -25,10 +29,23 @@
 //
 // # NAT rules
 //
-// A bridge's rules (a MASQUERADE in nat POSTROUTING for its subnet, two
-// ACCEPTs in filter FORWARD) carry the comment "strata:<bridge>"; they
-// are added by the Attach that takes the first lease and deleted by the
-// Release that frees the last. No other rule is ever touched.
+// A bridge's rule lives in an nftables table of its own, "ip
+// strata-<bridge>" (chain postrouting, type nat: masquerade what leaves
+// the subnet by another interface); it is added by the Attach that takes
+// the first lease and the table dropped by the Release that frees the
+// last. No other table or rule is ever looked at. A host whose iptables
+// FORWARD policy is DROP still drops forwarded traffic: an accept in our
+// table cannot override another table's drop. IPv4 forwarding is turned
+// on with the first rule, as Docker does, unless STRATA_NO_IP_FORWARD=1
+// (the tests, which must not change the host).
+//
+// # Configuration
+//
+// The default network ("bridge") is the bridge strata0 with 10.87.0.0/16,
+// or STRATA_BRIDGE and STRATA_BRIDGE_SUBNET (tests give every process a
+// bridge of its own). User-defined networks get br-<id> and a free
+// 10.90.x.0/24 unless given --subnet and -o
+// com.docker.network.bridge.name.
 //
 // # Lock order
 //
