@@ -77,7 +77,7 @@ func Attach(o AttachOptions) (_ *spec.Endpoint, err error) {
 		ep = &spec.Endpoint{
 			Network: o.Network.Name, NetworkID: o.Network.ID, Bridge: o.Network.Bridge,
 			IPAddress: addr.String(), IPPrefixLen: subnet.Bits(), Gateway: gw.String(),
-			MacAddress: mac.String(), HostVeth: veth, Aliases: o.Network.Aliases,
+			MacAddress: mac.String(), HostVeth: veth, Iface: o.Iface, Aliases: o.Network.Aliases,
 		}
 		err = plug(o, veth, mac, netip.PrefixFrom(addr, subnet.Bits()), gw)
 		if err != nil {

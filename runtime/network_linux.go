@@ -123,7 +123,7 @@ func (r *Runtime) Connect(ctx context.Context, ref, netRef string, aliases []str
 	dir := r.dir(id)
 	if c.State.Status == spec.Running {
 		ep, err := network.Attach(network.AttachOptions{
-			Network: nc, ID: id, Dir: dir, Pid: c.State.Pid, Iface: fmt.Sprintf("eth%d", len(c.Config.Networks)),
+			Network: nc, ID: id, Dir: dir, Pid: c.State.Pid, Iface: freeIface(c.State.Endpoints),
 			Hostname: c.Config.Hostname, Names: append([]string{c.Config.Name, id[:12]}, aliases...),
 		})
 		if err != nil {
@@ -187,4 +187,15 @@ func (r *Runtime) Disconnect(ctx context.Context, ref, netRef string) error {
 	}
 	c.Config.Networks = slices.Delete(c.Config.Networks, i, i+1)
 	return spec.WriteJSON(filepath.Join(dir, spec.ConfigFile), &c.Config)
+}
+
+// freeIface is the first ethN none of eps uses (a disconnect may have
+// left a gap).
+func freeIface(eps []spec.Endpoint) string {
+	for i := 0; ; i++ {
+		name := fmt.Sprintf("eth%d", i)
+		if !slices.ContainsFunc(eps, func(ep spec.Endpoint) bool { return ep.Iface == name }) {
+			return name
+		}
+	}
 }

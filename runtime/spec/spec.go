@@ -89,6 +89,7 @@ type Endpoint struct {
 	Gateway     string        `json:"gateway"`
 	MacAddress  string        `json:"macAddress"`
 	HostVeth    string        `json:"hostVeth"`
+	Iface       string        `json:"iface,omitempty"` // inside: eth0, eth1, …
 	Aliases     []string      `json:"aliases,omitempty"`
 	Ports       []PortBinding `json:"ports,omitempty"` // as bound: host ports chosen
 }
