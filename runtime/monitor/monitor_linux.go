@@ -189,9 +189,6 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 			}
 		}
 	}()
-	// Only a container with limits gets a cgroup: the others' start
-	// pays nothing for it (stats reads them from /proc instead). Init
-	// joins it before its setup, so before it forks any command.
 	// Networks are attached while the union mounts: init waits for
 	// its setup, so its command never runs unconnected.
 	var (
@@ -238,6 +235,9 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 			}
 		}()
 	}
+	// Only a container with limits gets a cgroup: the others' start
+	// pays nothing for it (stats reads them from /proc instead). Init
+	// joins it before its setup, so before it forks any command.
 	if m.cfg.Resources.NeedsCgroup() {
 		if cg, err = m.enterCgroup(); err != nil {
 			return 0, err
