@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -217,5 +218,46 @@ func TestDefault(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestConcurrentAttach: starts racing for one bridge never share an
+// address (the record's flock), and the last release drops the NAT.
+func TestConcurrentAttach(t *testing.T) {
+	n := testNetwork(t)
+	const k = 5
+	sbs := make([]*sandbox, k)
+	for i := range sbs {
+		sbs[i] = newSandbox(t)
+	}
+	eps := make([]*spec.Endpoint, k)
+	errs := make([]error, k)
+	var wg sync.WaitGroup
+	for i := range k {
+		wg.Go(func() {
+			eps[i], errs[i] = Attach(AttachOptions{Network: n, ID: fmt.Sprintf("c%dcccccccccccccccccccc", i), Dir: sbs[i].dir, Pid: sbs[i].pid, Iface: "eth0"})
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for i := range k {
+		if errs[i] != nil {
+			t.Fatalf("Attach %d: %v", i, errs[i])
+		}
+		if seen[eps[i].IPAddress] {
+			t.Fatalf("address %s handed out twice", eps[i].IPAddress)
+		}
+		seen[eps[i].IPAddress] = true
+	}
+	for i := range k {
+		wg.Go(func() {
+			if err := Release(n, []spec.Endpoint{*eps[i]}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if natExists(t, n.Bridge) {
+		t.Error("NAT table left after the last lease")
 	}
 }
