@@ -101,6 +101,7 @@ type containerConfig struct {
 	OnBuild      []string          `json:"OnBuild"`
 	Labels       map[string]string `json:"Labels"`
 	StopSignal   string            `json:"StopSignal,omitempty"`
+	ExposedPorts map[string]any    `json:"ExposedPorts,omitempty"`
 }
 
 // containerNetworkSetting has Docker's fields; a container of strata has
@@ -251,6 +252,12 @@ func (a *app) newContainerInspect(c *runtime.Container, img *layers.Image) *cont
 			StopSignal:   cfg.StopSignal,
 		},
 		NetworkSettings: networkSettings(c),
+	}
+	for _, p := range cfg.ExposedPorts {
+		if v.Config.ExposedPorts == nil {
+			v.Config.ExposedPorts = map[string]any{}
+		}
+		v.Config.ExposedPorts[p] = struct{}{}
 	}
 	v.HostConfig.Ulimits = []inspectUlimit{}
 	if r := cfg.Resources; r != nil {
