@@ -31,11 +31,33 @@ type AttachOptions struct {
 	Names    []string
 }
 
-// Attach connects the container to its network: it leases an address,
-// makes the bridge (and its NAT rules) if this is the first lease, and
-// moves a new veth's peer into the container as Iface, configured and
-// up, with the default route when it is eth0. On error nothing is left.
-func Attach(o AttachOptions) (_ *spec.Endpoint, err error) {
+// Attach connects the container to its network: Lease, then Plug into
+// o.Pid's namespace. On error nothing is left.
+func Attach(o AttachOptions) (*spec.Endpoint, error) {
+	l, err := Lease(o)
+	if err != nil {
+		return nil, err
+	}
+	return l.Plug(o.Pid)
+}
+
+// Leased is an address leased for a container, its bridge made and NAT
+// installed, waiting for the container's namespace (Plug) — which a
+// monitor does not have yet when it leases, so that leasing overlaps
+// init's start.
+type Leased struct {
+	o      AttachOptions
+	addr   netip.Prefix
+	gw     netip.Addr
+	mac    net.HardwareAddr
+	ep     spec.Endpoint
+	closed bool
+}
+
+// Lease leases an address on the container's network, makes the bridge
+// if it is missing and installs the NAT rules with the bridge's first
+// lease, all under the bridge's lock. Release or Plug follow.
+func Lease(o AttachOptions) (*Leased, error) {
 	subnet, err := netip.ParsePrefix(o.Network.Subnet)
 	if err != nil || !subnet.Addr().Is4() {
 		return nil, fmt.Errorf("network %s: bad subnet %q", o.Network.Name, o.Network.Subnet)
@@ -43,10 +65,7 @@ func Attach(o AttachOptions) (_ *spec.Endpoint, err error) {
 	subnet = subnet.Masked()
 	gw := subnet.Addr().Next()
 	veth := vethName(o.ID, o.Iface)
-	var (
-		addr netip.Addr
-		ep   *spec.Endpoint
-	)
+	var addr netip.Addr
 	err = locked(o.Network.Bridge, func(r *record) (bool, error) {
 		reclaim(r)
 		if r.Subnet != "" && r.Subnet != subnet.String() {
@@ -58,38 +77,12 @@ func Attach(o AttachOptions) (_ *spec.Endpoint, err error) {
 			return true, err
 		}
 		phase.Mark("network %s: address leased", o.Network.Name)
-		if err = ensureBridge(o.Network.Bridge, gw, subnet.Bits()); err != nil {
-			delete(r.Leases, addr.String())
-			return true, err
-		}
-		// The first lease installs the NAT rules, alongside the veth:
-		// both are netlink round trips of a few milliseconds, on
-		// different kernel locks (nfnl, rtnl). Both under the
-		// bridge's lock, so that no Release drops the rules
-		// meanwhile; concurrent starts wait for each other's veth.
-		natDone := make(chan error, 1)
-		if r.NAT {
-			natDone <- nil
-		} else {
-			go func() { natDone <- nat(true, o.Network.Bridge, subnet) }()
-		}
-		mac := macFor(addr)
-		ep = &spec.Endpoint{
-			Network: o.Network.Name, NetworkID: o.Network.ID, Bridge: o.Network.Bridge,
-			IPAddress: addr.String(), IPPrefixLen: subnet.Bits(), Gateway: gw.String(),
-			MacAddress: mac.String(), HostVeth: veth, Iface: o.Iface, Aliases: o.Network.Aliases,
-		}
-		err = plug(o, veth, mac, netip.PrefixFrom(addr, subnet.Bits()), gw)
-		if err != nil {
-			err = fmt.Errorf("network %s: %w", o.Network.Name, err)
-		}
-		if nerr := <-natDone; nerr == nil {
-			r.NAT = true
-		} else if err == nil {
-			err = nerr
+		if err = ensureBridge(o.Network.Bridge, gw, subnet.Bits()); err == nil && !r.NAT {
+			if err = nat(true, o.Network.Bridge, subnet); err == nil {
+				r.NAT = true
+			}
 		}
 		if err != nil {
-			deleteLink(veth)
 			delete(r.Leases, addr.String())
 			dropNAT(r, o.Network.Bridge)
 		}
@@ -98,7 +91,40 @@ func Attach(o AttachOptions) (_ *spec.Endpoint, err error) {
 	if err != nil {
 		return nil, err
 	}
-	return ep, nil
+	mac := macFor(addr)
+	return &Leased{
+		o: o, addr: netip.PrefixFrom(addr, subnet.Bits()), gw: gw, mac: mac,
+		ep: spec.Endpoint{
+			Network: o.Network.Name, NetworkID: o.Network.ID, Bridge: o.Network.Bridge,
+			IPAddress: addr.String(), IPPrefixLen: subnet.Bits(), Gateway: gw.String(),
+			MacAddress: mac.String(), HostVeth: veth, Iface: o.Iface, Aliases: o.Network.Aliases,
+		},
+	}, nil
+}
+
+// Plug moves a new veth's peer into pid's network namespace as the
+// lease's interface, configured and up, with the default route when it
+// is eth0. No lock is needed: the lease is ours (our monitor is alive),
+// and a bridge with a lease keeps its NAT. On error the lease is
+// released.
+func (l *Leased) Plug(pid int) (*spec.Endpoint, error) {
+	l.o.Pid = pid
+	if err := plug(l.o, l.ep.HostVeth, l.mac, l.addr, l.gw); err != nil {
+		l.Release()
+		return nil, fmt.Errorf("network %s: %w", l.o.Network.Name, err)
+	}
+	l.closed = true
+	ep := l.ep
+	return &ep, nil
+}
+
+// Release gives a lease back unused (the container did not start).
+func (l *Leased) Release() {
+	if l == nil || l.closed {
+		return
+	}
+	l.closed = true
+	Release(l.o.Network, []spec.Endpoint{l.ep})
 }
 
 // Release disconnects a container's endpoints on the network: deletes the

@@ -47,13 +47,17 @@ func SlirpAvailable() error {
 
 // Slirp is a running slirp4netns serving one container.
 type Slirp struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	api  string // its API socket, for port forwards
+	cmd    *exec.Cmd
+	done   chan struct{}
+	api    string   // its API socket, for port forwards
+	ready  *os.File // read end of its ready descriptor, until Ready
+	stderr *limitedBuffer
 }
 
-// StartSlirp starts slirp4netns for the network namespace of pid and
-// waits until tap0 is configured. Its API socket (for Publish) is made
+// StartSlirp starts slirp4netns for the network namespace of pid; Ready
+// waits until tap0 is configured. Starting is only the fork and exec, so
+// that a caller can do it at a moment when no descriptor without
+// close-on-exec is open (go-fuse's /dev/fuse, while a union mounts). Its API socket (for Publish) is made
 // in dir, named through /proc/self/fd of a descriptor of dir that it
 // inherits: a container directory's path may be longer than a socket
 // address holds. The process has SIGKILL as its
@@ -68,9 +72,9 @@ func StartSlirp(pid int, dir string) (*Slirp, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer r.Close()
 	d, err := os.Open(dir)
 	if err != nil {
+		r.Close()
 		w.Close()
 		return nil, err
 	}
@@ -98,16 +102,24 @@ func StartSlirp(pid int, dir string) (*Slirp, error) {
 	err = <-started
 	w.Close()
 	if err != nil {
+		r.Close()
 		return nil, fmt.Errorf("start slirp4netns: %w", err)
 	}
-	// One byte on the ready descriptor once tap0 is up; EOF if it
-	// died first.
+	s.ready, s.stderr = r, &stderr
+	return s, nil
+}
+
+// Ready waits until slirp4netns has configured tap0: one byte on its
+// ready descriptor (EOF if it died first). On error it is stopped.
+func (s *Slirp) Ready() error {
+	defer s.ready.Close()
 	ready := make(chan error, 1)
 	go func() {
 		b := make([]byte, 1)
-		_, err := r.Read(b)
+		_, err := s.ready.Read(b)
 		ready <- err
 	}()
+	var err error
 	select {
 	case err = <-ready:
 	case <-time.After(10 * time.Second):
@@ -115,9 +127,9 @@ func StartSlirp(pid int, dir string) (*Slirp, error) {
 	}
 	if err != nil {
 		s.Stop()
-		return nil, fmt.Errorf("slirp4netns: %v: %s", err, stderr.String())
+		return fmt.Errorf("slirp4netns: %v: %s", err, s.stderr.String())
 	}
-	return s, nil
+	return nil
 }
 
 // slirpSocket is slirp4netns's API socket in the container directory.

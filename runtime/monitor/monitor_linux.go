@@ -166,8 +166,21 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 	// once init has exec'd, and must: go-fuse opens /dev/fuse without
 	// O_CLOEXEC (marking it just after), so an exec concurrent with the
 	// mount could leak the FUSE device into the container.
+	//
+	// A bridge network's address is leased meanwhile (its NAT installed
+	// with a bridge's first lease): that needs no namespace yet.
+	var leased chan leases
+	if len(m.cfg.Networks) > 0 {
+		leased = make(chan leases, 1)
+		go func() { leased <- m.leaseNetworks() }()
+	}
 	initDone, err := m.spawnInit()
 	if err != nil {
+		if leased != nil {
+			for _, l := range (<-leased).l {
+				l.Release()
+			}
+		}
 		return 0, err
 	}
 	phase.Mark("init spawned")
@@ -196,11 +209,17 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 		netErr chan error
 	)
 	if m.cfg.NetworkMode == network.Slirp4netns {
+		// Its exec here, before the union mounts: go-fuse's /dev/fuse,
+		// open without close-on-exec for a moment then, must not leak
+		// into it. Its configuring tap0 overlaps the mount.
+		if m.slirp, err = network.StartSlirp(m.initPid, m.dir); err != nil {
+			return 0, err
+		}
 		netErr = make(chan error, 1)
 		go func() {
-			var err error
 			ep := spec.Endpoint{Network: network.Slirp4netns, IPAddress: network.SlirpAddress}
-			if m.slirp, err = network.StartSlirp(m.initPid, m.dir); err == nil && len(m.cfg.Ports) > 0 {
+			err := m.slirp.Ready()
+			if err == nil && len(m.cfg.Ports) > 0 {
 				ep.Ports, err = m.slirp.Publish(m.cfg.Ports)
 			}
 			if err == nil {
@@ -223,7 +242,7 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 		netErr = make(chan error, 1)
 		go func() {
 			var err error
-			eps, err = m.attachNetworks()
+			eps, err = m.attachNetworks(<-leased)
 			netErr <- err
 		}()
 		defer func() {

@@ -11,18 +11,47 @@ import (
 	"github.com/strata-engine/strata/runtime/spec"
 )
 
-// attachNetworks connects init's network namespace to the container's
-// networks (eth0, eth1, … in their order), publishes its ports on the
-// first one's address, and writes its /etc/hosts. On error, whatever
-// was attached is released.
-func (m *monitor) attachNetworks() ([]spec.Endpoint, error) {
-	var eps []spec.Endpoint
+// leases are the container's addresses, leased while init starts.
+type leases struct {
+	l   []*network.Leased
+	err error
+}
+
+// leaseNetworks leases an address on each of the container's networks
+// (eth0, eth1, … in their order); it needs no namespace yet, so it runs
+// while init is being cloned. On error nothing stays leased.
+func (m *monitor) leaseNetworks() leases {
+	var out []*network.Leased
 	for i, n := range m.cfg.Networks {
-		ep, err := network.Attach(network.AttachOptions{
-			Network: n, ID: m.cfg.ID, Dir: m.dir, Pid: m.initPid, Iface: fmt.Sprintf("eth%d", i),
+		l, err := network.Lease(network.AttachOptions{
+			Network: n, ID: m.cfg.ID, Dir: m.dir, Iface: fmt.Sprintf("eth%d", i),
 			Hostname: m.cfg.Hostname, Names: append([]string{m.cfg.Name, m.cfg.ID[:12]}, n.Aliases...),
 		})
 		if err != nil {
+			for _, l := range out {
+				l.Release()
+			}
+			return leases{err: err}
+		}
+		out = append(out, l)
+	}
+	return leases{l: out}
+}
+
+// attachNetworks plugs the leased addresses into init's network
+// namespace, publishes the ports on the first one's address, and writes
+// the container's /etc/hosts. On error, everything is released.
+func (m *monitor) attachNetworks(leased leases) ([]spec.Endpoint, error) {
+	if leased.err != nil {
+		return nil, leased.err
+	}
+	var eps []spec.Endpoint
+	for i, l := range leased.l {
+		ep, err := l.Plug(m.initPid)
+		if err != nil {
+			for _, rest := range leased.l[i+1:] {
+				rest.Release()
+			}
 			m.releaseNetworks(m.cfg.Networks, eps)
 			return nil, err
 		}
