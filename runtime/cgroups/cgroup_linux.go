@@ -74,11 +74,19 @@ func Create(id string, r *spec.Resources) (cg *Cgroup, err error) {
 	}
 	if Unified() {
 		cg = &Cgroup{V2: true, Dir: filepath.Join(unifiedRoot, "strata", id)}
-		if err := v2Prepare(); err != nil {
-			return nil, err
-		}
-		if err := os.Mkdir(cg.Dir, 0o755); err != nil {
-			return nil, fmt.Errorf("create cgroup: %w", err)
+		// Retried: a concurrent Remove may delete the parent between
+		// its preparation and our mkdir.
+		for i := 0; ; i++ {
+			if err := v2Prepare(); err != nil {
+				return nil, err
+			}
+			err := os.Mkdir(cg.Dir, 0o755)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, os.ErrNotExist) || i == 4 {
+				return nil, fmt.Errorf("create cgroup: %w", err)
+			}
 		}
 	} else {
 		dirs, err := v1Dirs(id)
@@ -87,7 +95,7 @@ func Create(id string, r *spec.Resources) (cg *Cgroup, err error) {
 		}
 		cg = &Cgroup{Paths: dirs}
 		for _, d := range cg.dirs() {
-			if err := os.MkdirAll(d, 0o755); err != nil {
+			if err := mkdirAll(d); err != nil {
 				cg.Remove()
 				return nil, fmt.Errorf("create cgroup: %w", err)
 			}
@@ -278,9 +286,24 @@ func (cg *Cgroup) Remove() error {
 		}
 		if err != nil && err != unix.ENOENT {
 			errs = append(errs, &os.PathError{Op: "rmdir", Path: d, Err: err})
+			continue
 		}
+		// The "strata" parent too, once empty (the last container's
+		// removal leaves nothing behind); busy, it stays.
+		unix.Rmdir(filepath.Dir(d))
 	}
 	return errors.Join(errs...)
+}
+
+// mkdirAll is os.MkdirAll retried when a concurrent Remove deleted the
+// parent between its mkdirs.
+func mkdirAll(d string) (err error) {
+	for range 5 {
+		if err = os.MkdirAll(d, 0o755); !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return err
 }
 
 // Save records cg in the container directory dir.

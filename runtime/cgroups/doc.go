@@ -35,7 +35,10 @@
 // # Lifetime
 //
 // Create makes the directories and writes the limits; Enter moves init
-// in, and init's main thread joins ThreadTasks; Remove deletes the directories (retrying while the last tasks of a
-// dying pid namespace leave). Nothing here holds a lock: the cgroup is
+// in, and init's main thread joins ThreadTasks; Remove deletes the
+// directories (retrying while the last tasks of a dying pid namespace
+// leave) and the "strata" parents once empty, so that nothing stays
+// after the last container (Create retries its mkdir when a concurrent
+// Remove took a parent away). Nothing here holds a lock: the cgroup is
 // owned by the container's monitor, and read by anyone.
 package cgroups
