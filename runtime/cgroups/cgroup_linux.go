@@ -135,12 +135,16 @@ func (cg *Cgroup) set(r *spec.Resources) error {
 		d := cg.Dir
 		if r.Memory > 0 {
 			w.write(d, "memory.max", r.Memory)
+			swap := r.MemorySwap
+			if _, err := os.Stat(filepath.Join(d, "memory.swap.max")); err != nil {
+				swap = 0 // no swap accounting: as v1 without memsw
+			}
 			switch {
-			case r.MemorySwap < 0:
+			case swap < 0:
 				w.writeString(d, "memory.swap.max", "max")
-			case r.MemorySwap > 0:
+			case swap > 0:
 				// v2 limits swap alone; Docker's flag is memory plus swap.
-				w.write(d, "memory.swap.max", r.MemorySwap-r.Memory)
+				w.write(d, "memory.swap.max", swap-r.Memory)
 			}
 		}
 		if r.NanoCPUs > 0 {
