@@ -4,7 +4,7 @@ PREFIX    ?= /usr/local
 BIN       := bin/strata
 FUZZTIME  ?= 20s
 # Debian packages the tests and the demo use (installed by `make deps`).
-DEB_PACKAGES := busybox-static skopeo umoci fuse3 fuse-overlayfs debootstrap attr uidmap fio docker-registry buildah apache2-utils hyperfine runc crun
+DEB_PACKAGES := busybox-static skopeo umoci fuse3 fuse-overlayfs debootstrap attr uidmap fio docker-registry buildah apache2-utils hyperfine runc crun slirp4netns
 
 .PHONY: build install test demo bench fuzz lint deps help
 

@@ -2,12 +2,14 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/strata-engine/strata/layers"
+	"github.com/strata-engine/strata/network"
 	"github.com/strata-engine/strata/runtime"
 	"github.com/strata-engine/strata/runtime/spec"
 )
@@ -53,10 +55,22 @@ type containerInspectState struct {
 }
 
 type containerHostConfig struct {
-	Binds          []string `json:"Binds"`
-	NetworkMode    string   `json:"NetworkMode"`
-	AutoRemove     bool     `json:"AutoRemove"`
-	ReadonlyRootfs bool     `json:"ReadonlyRootfs"`
+	Binds          []string        `json:"Binds"`
+	NetworkMode    string          `json:"NetworkMode"`
+	AutoRemove     bool            `json:"AutoRemove"`
+	ReadonlyRootfs bool            `json:"ReadonlyRootfs"`
+	CpuShares      int64           `json:"CpuShares"`
+	Memory         int64           `json:"Memory"`
+	NanoCpus       int64           `json:"NanoCpus"`
+	MemorySwap     int64           `json:"MemorySwap"`
+	PidsLimit      *int64          `json:"PidsLimit"`
+	Ulimits        []inspectUlimit `json:"Ulimits"`
+}
+
+type inspectUlimit struct {
+	Name string `json:"Name"`
+	Hard int64  `json:"Hard"`
+	Soft int64  `json:"Soft"`
 }
 
 type containerMount struct {
@@ -87,6 +101,7 @@ type containerConfig struct {
 	OnBuild      []string          `json:"OnBuild"`
 	Labels       map[string]string `json:"Labels"`
 	StopSignal   string            `json:"StopSignal,omitempty"`
+	ExposedPorts map[string]any    `json:"ExposedPorts,omitempty"`
 }
 
 // containerNetworkSetting has Docker's fields; a container of strata has
@@ -102,6 +117,88 @@ type containerNetworkSetting struct {
 	IPv6Gateway string         `json:"IPv6Gateway"`
 	MacAddress  string         `json:"MacAddress"`
 	Networks    map[string]any `json:"Networks"`
+}
+
+// endpointSettings is one network of NetworkSettings.Networks.
+type endpointSettings struct {
+	IPAMConfig          any      `json:"IPAMConfig"`
+	Links               []string `json:"Links"`
+	Aliases             []string `json:"Aliases"`
+	MacAddress          string   `json:"MacAddress"`
+	NetworkID           string   `json:"NetworkID"`
+	EndpointID          string   `json:"EndpointID"`
+	Gateway             string   `json:"Gateway"`
+	IPAddress           string   `json:"IPAddress"`
+	IPPrefixLen         int      `json:"IPPrefixLen"`
+	IPv6Gateway         string   `json:"IPv6Gateway"`
+	GlobalIPv6Address   string   `json:"GlobalIPv6Address"`
+	GlobalIPv6PrefixLen int      `json:"GlobalIPv6PrefixLen"`
+	DNSNames            []string `json:"DNSNames"`
+}
+
+// networkSettings fills NetworkSettings as Docker does: every network
+// the container is on, with its address while it runs; the top-level
+// IPAddress, Gateway and MacAddress are the default bridge network's.
+func networkSettings(c *runtime.Container) containerNetworkSetting {
+	cfg := c.Config
+	ns := containerNetworkSetting{Ports: portMap(c), Networks: map[string]any{}}
+	if len(cfg.Networks) == 0 {
+		ns.Networks[cfg.NetworkMode] = map[string]any{}
+		return ns
+	}
+	if c.State.Status == runtime.Running && c.State.Pid > 0 {
+		ns.SandboxKey = fmt.Sprintf("/proc/%d/ns/net", c.State.Pid)
+		ns.SandboxID = cfg.ID
+	}
+	for _, n := range cfg.Networks {
+		es := endpointSettings{NetworkID: n.ID, Aliases: n.Aliases}
+		for _, ep := range c.State.Endpoints {
+			if ep.Network != n.Name {
+				continue
+			}
+			es.MacAddress, es.Gateway, es.IPAddress, es.IPPrefixLen = ep.MacAddress, ep.Gateway, ep.IPAddress, ep.IPPrefixLen
+			es.EndpointID = ep.HostVeth
+			es.DNSNames = append([]string{cfg.Name, cfg.ID[:12]}, n.Aliases...)
+			if n.Name == network.DefaultName {
+				ns.Bridge = ep.Bridge
+				ns.IPAddress, ns.Gateway, ns.IPPrefixLen, ns.MacAddress = ep.IPAddress, ep.Gateway, ep.IPPrefixLen, ep.MacAddress
+				es.DNSNames = nil // Docker's default network has no DNS
+			}
+		}
+		ns.Networks[n.Name] = es
+	}
+	return ns
+}
+
+// portMap is NetworkSettings.Ports: each published port with its host
+// bindings ("80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]), the
+// ports actually bound while the container runs.
+func portMap(c *runtime.Container) map[string]any {
+	out := map[string]any{}
+	for _, e := range c.Config.ExposedPorts {
+		out[e] = nil
+	}
+	ports := c.Config.Ports
+	if c.State.Status == runtime.Running {
+		ports = nil
+		for _, ep := range c.State.Endpoints {
+			ports = append(ports, ep.Ports...)
+		}
+	}
+	for _, p := range ports {
+		k := fmt.Sprintf("%d/%s", p.ContainerPort, p.Proto)
+		list, _ := out[k].([]map[string]string)
+		ip := p.HostIP
+		if ip == "" {
+			ip = "0.0.0.0"
+		}
+		port := ""
+		if p.HostPort > 0 {
+			port = fmt.Sprint(p.HostPort)
+		}
+		out[k] = append(list, map[string]string{"HostIp": ip, "HostPort": port})
+	}
+	return out
 }
 
 // inspectTime is a time as Docker's inspect writes it; the zero time is
@@ -154,10 +251,24 @@ func (a *app) newContainerInspect(c *runtime.Container, img *layers.Image) *cont
 			Labels:       containerLabels(c, img),
 			StopSignal:   cfg.StopSignal,
 		},
-		NetworkSettings: containerNetworkSetting{
-			Ports:    map[string]any{},
-			Networks: map[string]any{cfg.NetworkMode: map[string]any{}},
-		},
+		NetworkSettings: networkSettings(c),
+	}
+	for _, p := range cfg.ExposedPorts {
+		if v.Config.ExposedPorts == nil {
+			v.Config.ExposedPorts = map[string]any{}
+		}
+		v.Config.ExposedPorts[p] = struct{}{}
+	}
+	v.HostConfig.Ulimits = []inspectUlimit{}
+	if r := cfg.Resources; r != nil {
+		h := &v.HostConfig
+		h.Memory, h.MemorySwap, h.NanoCpus, h.CpuShares = r.Memory, r.MemorySwap, r.NanoCPUs, r.CPUShares
+		if r.PidsLimit > 0 {
+			h.PidsLimit = &r.PidsLimit
+		}
+		for _, u := range r.Ulimits {
+			h.Ulimits = append(h.Ulimits, inspectUlimit{Name: u.Name, Hard: u.Hard, Soft: u.Soft})
+		}
 	}
 	if args := cfg.Process.Args; len(args) > 0 {
 		v.Path, v.Args = args[0], append(v.Args, args[1:]...)

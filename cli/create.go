@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/strata-engine/strata/network"
 	"github.com/strata-engine/strata/runtime"
 )
 
@@ -40,6 +41,11 @@ type containerOptions struct {
 	network     string
 	autoRemove  bool
 	pull        string
+	resources   resourceOptions
+	publish     []string
+	publishAll  bool
+	expose      []string
+	warnings    []string // for the user, once the options are read
 }
 
 // addContainerFlags defines the shared flags on f. -h is the host name
@@ -59,9 +65,13 @@ func addContainerFlags(f *pflag.FlagSet, o *containerOptions) {
 	f.StringArrayVarP(&o.volumes, "volume", "v", nil, "Bind mount a host directory (HOST:CONTAINER[:ro])")
 	f.StringVar(&o.entrypoint, "entrypoint", "", "Overwrite the default ENTRYPOINT of the image")
 	f.BoolVar(&o.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
-	f.StringVar(&o.network, "network", "none", `Connect a container to a network ("none" or "host")`)
+	f.StringVar(&o.network, "network", "default", `Connect a container to a network ("bridge" as root, "slirp4netns" otherwise, "none", "host" or a network's name)`)
 	f.BoolVar(&o.autoRemove, "rm", false, "Automatically remove the container when it exits")
 	f.StringVar(&o.pull, "pull", pullMissing, `Pull image before creating ("always", "missing", "never")`)
+	addResourceFlags(f, &o.resources)
+	f.VarP(&typedList{&o.publish, "list"}, "publish", "p", "Publish a container's port(s) to the host")
+	f.BoolVarP(&o.publishAll, "publish-all", "P", false, "Publish all exposed ports to random ports")
+	f.Var(&typedList{&o.expose, "list"}, "expose", "Expose a port or a range of ports")
 }
 
 // createOptions turns the flags and the IMAGE [COMMAND] [ARG...] arguments
@@ -99,14 +109,37 @@ func (o *containerOptions) createOptions(f *pflag.FlagSet, args []string, getenv
 		return co, fmt.Errorf("the working directory '%s' is invalid, it needs to be an absolute path", o.workdir)
 	}
 	switch o.network {
-	case "none", "host":
-		co.NetworkMode = o.network
 	case "default", "":
-		co.NetworkMode = "none"
+		// Docker's default network as root; an unprivileged user
+		// can make no bridge: slirp4netns where it can run, else
+		// loopback only, said once per container.
+		co.NetworkMode = "bridge"
+		if os.Geteuid() != 0 {
+			co.NetworkMode = network.Slirp4netns
+			if err := network.SlirpAvailable(); err != nil {
+				co.NetworkMode = "none"
+				o.warnings = append(o.warnings, fmt.Sprintf("WARNING: %v: the container has no network but loopback (--network none)", err))
+			}
+		}
 	default:
-		// Strata makes no networks: only these two modes exist.
-		return co, fmt.Errorf("network %s not found", o.network)
+		// none, host, bridge or a user-defined network: the
+		// runtime resolves it.
+		co.NetworkMode = o.network
 	}
+
+	for _, p := range o.publish {
+		b, err := parsePublish(p)
+		if err != nil {
+			return co, err
+		}
+		co.Ports = append(co.Ports, b)
+	}
+	co.PublishAll, co.Expose = o.publishAll, o.expose
+	res, err := o.resources.resources()
+	if err != nil {
+		return co, err
+	}
+	co.Resources = res
 
 	env, err := environment(o.env, o.envFiles, getenv)
 	if err != nil {
@@ -250,6 +283,9 @@ func (a *app) newCreateCommand() *cobra.Command {
 			co, err := o.createOptions(c.Flags(), args, a.lookupEnv)
 			if err != nil {
 				return runError("create", exitEngine, err)
+			}
+			for _, w := range o.warnings {
+				fmt.Fprintln(a.err, w)
 			}
 			rt, _, err := a.runtime()
 			if err != nil {

@@ -167,9 +167,16 @@ func (a *app) psRow(ctx context.Context, s *layers.Store, c *runtime.Container, 
 		State:        string(c.State.Status),
 		Status:       statusText(c.State),
 		Names:        cfg.Name,
-		Networks:     cfg.NetworkMode,
+		Networks:     networkNames(cfg),
 		LocalVolumes: "0",
 		labels:       containerLabels(c, img),
+	}
+	if c.State.Status == runtime.Running {
+		var bound []spec.PortBinding
+		for _, ep := range c.State.Endpoints {
+			bound = append(bound, ep.Ports...)
+		}
+		r.Ports = portsColumn(bound, cfg.ExposedPorts)
 	}
 	if trunc {
 		r.ID = shortID(r.ID)
@@ -393,4 +400,17 @@ func anyMatch(res []*regexp.Regexp, s string) bool {
 		}
 	}
 	return false
+}
+
+// networkNames is ps's NETWORKS: the networks a container is on, or its
+// network mode (none, host).
+func networkNames(cfg runtime.Config) string {
+	if len(cfg.Networks) == 0 {
+		return cfg.NetworkMode
+	}
+	var names []string
+	for _, n := range cfg.Networks {
+		names = append(names, n.Name)
+	}
+	return strings.Join(names, ",")
 }

@@ -45,6 +45,9 @@ func (a *app) runRun(ctx context.Context, c *cobra.Command, o runOptions, args [
 	if err != nil {
 		return runError("run", exitEngine, err)
 	}
+	for _, w := range o.warnings {
+		fmt.Fprintln(a.err, w)
+	}
 	if !o.detach {
 		if err := a.checkTTY(o.interactive, o.tty); err != nil {
 			return err

@@ -18,6 +18,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/strata-engine/strata/layers"
+	"github.com/strata-engine/strata/network"
 	"github.com/strata-engine/strata/registry/registrytest"
 	"github.com/strata-engine/strata/runtime"
 	"github.com/strata-engine/strata/runtime/spec"
@@ -35,7 +36,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(asStrataEnv) == "1" {
 		os.Exit(Main(append([]string{"strata"}, os.Args[1:]...)))
 	}
-	testscript.Main(m, map[string]func(){
+	testscript.Main(cleanupM{m, testNetworkEnv()}, map[string]func(){
 		"strata":    func() { os.Exit(Main(os.Args)) },
 		"strata-fs": func() { os.Exit(Main(os.Args)) },
 	})
@@ -65,6 +66,9 @@ func TestScript(t *testing.T) {
 			env.Setenv("HOME", filepath.Join(env.WorkDir, "home"))
 			env.Setenv("XDG_DATA_HOME", "")
 			env.Setenv("BUSYBOX_TAR", busybox)
+			for _, k := range []string{network.EnvBridge, network.EnvSubnet, "STRATA_NO_IP_FORWARD"} {
+				env.Setenv(k, os.Getenv(k)) // see testNetworkEnv
+			}
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	"github.com/strata-engine/strata/network"
 	"github.com/strata-engine/strata/runtime/phase"
 	"github.com/strata-engine/strata/runtime/spec"
 )
@@ -39,10 +40,21 @@ type CreateOptions struct {
 	Mounts     []Mount
 	ReadOnly   bool
 	// NetworkMode is "none" (the default: a private network namespace
-	// with only loopback) or "host".
+	// with only loopback), "host", "bridge" (the default network, as
+	// root) or the name of a user-defined network (package network).
 	NetworkMode string
 	AutoRemove  bool
 	Labels      map[string]string
+	// Resources are the limits (--memory, --cpus, --ulimit, …); nil for
+	// none. Limits enforced by a cgroup need one this process can make
+	// (cgroups.Available): without, Create refuses them rather than run
+	// the container unlimited.
+	Resources *spec.Resources
+	// Ports are published (-p); PublishAll also publishes every exposed
+	// port (the image's EXPOSE and Expose) on a free host port (-P).
+	Ports      []spec.PortBinding
+	PublishAll bool
+	Expose     []string // "80/tcp"
 }
 
 // imageConfig is what a container inherits from its image.
@@ -52,6 +64,7 @@ type imageConfig struct {
 	env                 []string
 	workingDir, user    string
 	stopSignal, imgName string
+	exposed             []string
 }
 
 func (r *Runtime) imageConfig(ctx context.Context, ref string) (*imageConfig, error) {
@@ -63,10 +76,14 @@ func (r *Runtime) imageConfig(ctx context.Context, ref string) (*imageConfig, er
 		return nil, err
 	}
 	c := img.Config.Config
-	return &imageConfig{
+	ic := &imageConfig{
 		id: img.ID.String(), entrypoint: c.Entrypoint, cmd: c.Cmd, env: c.Env,
 		workingDir: c.WorkingDir, user: c.User, stopSignal: c.StopSignal, imgName: ref,
-	}, nil
+	}
+	for p := range c.ExposedPorts {
+		ic.exposed = append(ic.exposed, p)
+	}
+	return ic, nil
 }
 
 // Create records a new container; it does not start it.
@@ -91,8 +108,29 @@ func (r *Runtime) Create(ctx context.Context, opts CreateOptions) (*Container, e
 	if opts.NetworkMode == "" {
 		opts.NetworkMode = "none"
 	}
-	if opts.NetworkMode != "none" && opts.NetworkMode != "host" {
-		return nil, fmt.Errorf("create: network mode %q is not supported (none, host)", opts.NetworkMode)
+	var networks []spec.NetworkConfig
+	if opts.NetworkMode == network.Slirp4netns {
+		if err := network.SlirpAvailable(); err != nil {
+			return nil, fmt.Errorf("%w: network slirp4netns: %w", ErrNetwork, err)
+		}
+	} else if opts.NetworkMode != "none" && opts.NetworkMode != "host" {
+		n, err := r.lookupNetwork(opts.NetworkMode)
+		if err != nil {
+			return nil, err
+		}
+		networks = []spec.NetworkConfig{n}
+	}
+	exposed, ports, err := publishedPorts(img.exposed, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(ports) > 0 && len(networks) == 0 {
+		if opts.NetworkMode == "none" {
+			return nil, fmt.Errorf("create: published ports need a network: --network none has none")
+		}
+		if opts.NetworkMode == "host" {
+			ports = nil // Docker discards them
+		}
 	}
 	for _, m := range opts.Mounts {
 		if !filepath.IsAbs(m.Source) || !strings.HasPrefix(m.Destination, "/") {
@@ -101,6 +139,9 @@ func (r *Runtime) Create(ctx context.Context, opts CreateOptions) (*Container, e
 	}
 	if opts.Name != "" && !validName.MatchString(opts.Name) {
 		return nil, fmt.Errorf("create: invalid container name %q, only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", opts.Name)
+	}
+	if err := checkResources(opts.Resources); err != nil {
+		return nil, err
 	}
 
 	id, err := newID()
@@ -135,7 +176,8 @@ func (r *Runtime) Create(ctx context.Context, opts CreateOptions) (*Container, e
 		},
 		Hostname: hostname, OpenStdin: opts.OpenStdin, Mounts: opts.Mounts,
 		ReadOnly: opts.ReadOnly, NetworkMode: opts.NetworkMode, AutoRemove: opts.AutoRemove,
-		StopSignal: img.stopSignal, Labels: opts.Labels,
+		StopSignal: img.stopSignal, Labels: opts.Labels, Resources: opts.Resources,
+		Networks: networks, Ports: ports, ExposedPorts: exposed,
 	}
 	if len(cfg.Process.Args) == 0 {
 		return nil, errors.New("create: no command specified")
@@ -200,7 +242,11 @@ func (r *Runtime) writeNew(c *Container, alongside func() error) error {
 			}
 		}
 	}
-	hosts, resolv := etcFiles(c.Config.NetworkMode == "host")
+	hosts, resolv := etcFiles(c.Config.NetworkMode == "host", len(c.Config.Networks) > 0)
+	if c.Config.NetworkMode == network.Slirp4netns {
+		// slirp4netns's DNS forwarder.
+		resolv = []byte("nameserver " + network.SlirpDNS + "\n")
+	}
 	state, err := json.MarshalIndent(&c.State, "", "  ")
 	if err != nil {
 		return err
@@ -235,7 +281,7 @@ func (r *Runtime) writeNew(c *Container, alongside func() error) error {
 // the host's network it sees the host's files; without a network, only
 // loopback names, and the host's resolv.conf minus loopback servers, as
 // Docker writes them (a resolver on the host's 127.0.0.1 is unreachable).
-func etcFiles(hostNet bool) (hosts, resolv []byte) {
+func etcFiles(hostNet, bridged bool) (hosts, resolv []byte) {
 	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
 	if hostNet {
 		hosts, _ = os.ReadFile("/etc/hosts")
@@ -250,6 +296,10 @@ func etcFiles(hostNet bool) (hosts, resolv []byte) {
 			continue
 		}
 		out.WriteString(line)
+	}
+	if bridged && !bytes.Contains(out.Bytes(), []byte("nameserver")) {
+		// Docker's fallback when the host has only local resolvers.
+		out.WriteString("nameserver 8.8.8.8\nnameserver 8.8.4.4\n")
 	}
 	return hosts, out.Bytes()
 }

@@ -17,6 +17,8 @@
 //	    monitor.log                  the monitor's own diagnostics
 //	    ctr.log                      the container's output, Docker json-file lines
 //	    hosts, hostname, resolv.conf bound over the container's /etc files
+//	    cgroup.json                  the container's cgroup (package cgroups), while it has one
+//	    slirp.sock                   slirp4netns's API socket (unprivileged network), while it runs
 //	    rootfs/                      mount point of the FUSE union (image containers)
 //	    upper/, work/                the union's writable layer and its scratch space
 //
@@ -57,7 +59,8 @@
 //
 // # Locks
 //
-// Order: containers/.lock, then containers/<id>/lock. monitor.lock is never
+// Order: containers/.lock, then containers/<id>/lock, then a bridge's
+// lock (package network). monitor.lock is never
 // waited for (only tested). A monitor takes only its container's lock,
 // briefly, to write state.json; nothing holds a lock while waiting for a
 // monitor.

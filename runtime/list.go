@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/strata-engine/strata/runtime/cgroups"
 	"github.com/strata-engine/strata/runtime/spec"
 	"golang.org/x/sys/unix"
 )
@@ -97,6 +98,11 @@ func (r *Runtime) reap(c *Container) error {
 	// started without a namespace) would be left dangling: detach it.
 	unix.Unmount(filepath.Join(dir, spec.RootfsDir), unix.MNT_DETACH)
 	os.Remove(filepath.Join(dir, spec.SocketFile))
+	// Its addresses, veths and NAT rules, and its cgroup.
+	releaseNetworks(c, &s)
+	if cg, err := cgroups.Load(dir); err == nil && cg.Remove() == nil {
+		os.Remove(filepath.Join(dir, cgroups.File))
+	}
 	s.Status, s.ExitCode, s.Pid = spec.Exited, 137, 0
 	s.Error = "container monitor exited unexpectedly"
 	s.FinishedAt = time.Now().UTC()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/strata-engine/strata/runtime/cgroups"
 	"github.com/strata-engine/strata/runtime/spec"
 	"golang.org/x/sys/unix"
 )
@@ -61,6 +62,13 @@ func (r *Runtime) Remove(ctx context.Context, ref string, force bool) error {
 		return err
 	}
 	unix.Unmount(filepath.Join(dir, spec.RootfsDir), unix.MNT_DETACH)
+	// A monitor killed outright leaves its cgroup behind (its tasks
+	// died with it).
+	if cg, err := cgroups.Load(dir); err == nil {
+		if err := cg.Remove(); err != nil {
+			return fmt.Errorf("remove container %s: %w", short(id), err)
+		}
+	}
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("remove container %s: %w", short(id), err)
 	}

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/strata-engine/strata/layers"
+	"github.com/strata-engine/strata/network"
+	"github.com/strata-engine/strata/runtime/cgroups"
 	"github.com/strata-engine/strata/runtime/phase"
 	"github.com/strata-engine/strata/runtime/proto"
 	"github.com/strata-engine/strata/runtime/sandbox"
@@ -85,7 +87,10 @@ type monitor struct {
 
 	initPid  int
 	killInit func()
-	mainPid  int // host pid of the main command (0 until known)
+	cgroup   *cgroups.Cgroup // nil without limits
+	proxy    *network.Proxy  // published ports; nil without
+	slirp    *network.Slirp  // --network slirp4netns; nil otherwise
+	mainPid  int             // host pid of the main command (0 until known)
 
 	pre *proto.Conn // the starter's attachment (Args.Attach), until followed
 
@@ -161,12 +166,26 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 	// once init has exec'd, and must: go-fuse opens /dev/fuse without
 	// O_CLOEXEC (marking it just after), so an exec concurrent with the
 	// mount could leak the FUSE device into the container.
+	//
+	// A bridge network's address is leased meanwhile (its NAT installed
+	// with a bridge's first lease): that needs no namespace yet.
+	var leased chan leases
+	if len(m.cfg.Networks) > 0 {
+		leased = make(chan leases, 1)
+		go func() { leased <- m.leaseNetworks() }()
+	}
 	initDone, err := m.spawnInit()
 	if err != nil {
+		if leased != nil {
+			for _, l := range (<-leased).l {
+				l.Release()
+			}
+		}
 		return 0, err
 	}
 	phase.Mark("init spawned")
 	setupSent, started := false, false
+	var cg *cgroups.Cgroup
 	defer func() {
 		if !setupSent {
 			// Failed before init got its setup: it waits for
@@ -174,7 +193,77 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 			m.killInit()
 			<-initDone
 		}
+		if cg != nil {
+			// The record stays if the cgroup does, for rm to retry.
+			if err := cg.Remove(); err != nil {
+				logf("remove cgroup: %v", err)
+			} else {
+				os.Remove(filepath.Join(dir, cgroups.File))
+			}
+		}
 	}()
+	// Networks are attached while the union mounts: init waits for
+	// its setup, so its command never runs unconnected.
+	var (
+		eps    []spec.Endpoint
+		netErr chan error
+	)
+	if m.cfg.NetworkMode == network.Slirp4netns {
+		// Its exec here, before the union mounts: go-fuse's /dev/fuse,
+		// open without close-on-exec for a moment then, must not leak
+		// into it. Its configuring tap0 overlaps the mount.
+		if m.slirp, err = network.StartSlirp(m.initPid, m.dir); err != nil {
+			return 0, err
+		}
+		netErr = make(chan error, 1)
+		go func() {
+			ep := spec.Endpoint{Network: network.Slirp4netns, IPAddress: network.SlirpAddress}
+			err := m.slirp.Ready()
+			if err == nil && len(m.cfg.Ports) > 0 {
+				ep.Ports, err = m.slirp.Publish(m.cfg.Ports)
+			}
+			if err == nil {
+				err = m.writeHosts([]spec.Endpoint{ep})
+			}
+			if err == nil && len(ep.Ports) > 0 {
+				// Kept in the state for port, ps and inspect.
+				eps = []spec.Endpoint{ep}
+			}
+			netErr <- err
+		}()
+		defer func() {
+			if netErr != nil {
+				<-netErr
+			}
+			m.slirp.Stop()
+		}()
+	}
+	if len(m.cfg.Networks) > 0 {
+		netErr = make(chan error, 1)
+		go func() {
+			var err error
+			eps, err = m.attachNetworks(<-leased)
+			netErr <- err
+		}()
+		defer func() {
+			if netErr != nil {
+				<-netErr // an early return: wait, then undo
+			}
+			if eps != nil {
+				m.releaseNetworks(m.cfg.Networks, eps)
+			}
+		}()
+	}
+	// Only a container with limits gets a cgroup: the others' start
+	// pays nothing for it (stats reads them from /proc instead). Init
+	// joins it before its setup, so before it forks any command.
+	if m.cfg.Resources.NeedsCgroup() {
+		if cg, err = m.enterCgroup(); err != nil {
+			return 0, err
+		}
+		m.cgroup = cg
+		phase.Mark("cgroup made")
+	}
 	root := m.rootfs()
 	rootDir, unmountOnce, err := root.Mount(ctx)
 	if err != nil {
@@ -224,6 +313,16 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 		}
 	}
 	phase.Mark("stdio, log, socket ready")
+	// Before the root's clone: an error return with that detached
+	// mount open would leave the union's unmount waiting on it.
+	if netErr != nil {
+		err := <-netErr
+		netErr = nil
+		if err != nil {
+			return 0, err
+		}
+		phase.Mark("networks attached")
+	}
 	var tree *os.File
 	if _, ours := root.(unionRootfs); ours {
 		if tree, err = cloneMount(rootDir); err != nil {
@@ -249,7 +348,7 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 	m.mainPid = hostPid(m.initPid, first.Pid)
 	now := time.Now().UTC()
 	m.setState(func(s *spec.State) {
-		*s = spec.State{Status: spec.Running, Pid: m.initPid, MonitorPid: os.Getpid(), StartedAt: now}
+		*s = spec.State{Status: spec.Running, Pid: m.initPid, MonitorPid: os.Getpid(), StartedAt: now, Endpoints: eps}
 	})
 	go m.serve(l)
 	phase.Mark("state running written")
@@ -270,7 +369,17 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 	}
 	ws := <-initDone
 	phase.Mark("init exited")
+	// Published ports stop answering before the exit shows; the
+	// networks are released once it is recorded (the state's endpoints,
+	// which connect and disconnect may have changed, are read first).
+	m.proxy.Close()
+	var release func()
+	if eps != nil {
+		release = m.releaseAtExit(eps)
+		eps = nil
+	}
 	code := sandbox.ExitStatus(ws)
+	oom := cg != nil && cg.OOMKilled()
 	wg.Wait() // every writer is in the dead pid namespace: EOF comes
 	m.io.closeAll()
 	m.log.flush()
@@ -279,6 +388,7 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 	finished := time.Now().UTC()
 	m.setState(func(s *spec.State) {
 		s.Status, s.ExitCode, s.FinishedAt, s.Pid = spec.Exited, code, finished, 0
+		s.OOMKilled, s.Endpoints = oom, nil
 	})
 	m.mu.Lock()
 	m.code = code
@@ -293,12 +403,33 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 		c.WriteJSON(proto.KindResponse, proto.Response{ExitCode: code})
 	}
 	phase.Mark("state exited written, exit sent")
+	if release != nil {
+		release()
+	}
 	m.execs.Wait()
 	if m.cfg.AutoRemove {
 		m.autoRemove(unmount)
 		phase.Mark("removed")
 	}
 	return 0, nil
+}
+
+// enterCgroup makes the container's cgroup, records it, and moves init
+// into it.
+func (m *monitor) enterCgroup() (*cgroups.Cgroup, error) {
+	cg, err := cgroups.Create(m.cfg.ID, m.cfg.Resources)
+	if err != nil {
+		return nil, err
+	}
+	if err = cg.Save(m.dir, !m.cfg.AutoRemove); err == nil {
+		err = cg.Enter(m.initPid)
+	}
+	if err != nil {
+		cg.Remove()
+		os.Remove(filepath.Join(m.dir, cgroups.File))
+		return nil, err
+	}
+	return cg, nil
 }
 
 func (m *monitor) rootfs() Rootfs {
@@ -416,6 +547,12 @@ func (m *monitor) sendSetup(rootDir string, tree *os.File) error {
 		Rootfs: rootDir, Dir: m.dir, Hostname: m.cfg.Hostname, Mounts: m.cfg.Mounts,
 		ReadOnly: m.cfg.ReadOnly, HostNetwork: m.cfg.NetworkMode == "host", UserNS: isUserNS(),
 		Process: m.cfg.Process, RootTree: tree != nil,
+	}
+	if r := m.cfg.Resources; r != nil {
+		setup.Ulimits = r.Ulimits
+	}
+	if m.cgroup != nil {
+		setup.CgroupTasks = m.cgroup.ThreadTasks()
 	}
 	files := m.io.child[:]
 	if tree != nil {

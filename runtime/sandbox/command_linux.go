@@ -34,12 +34,12 @@ func (e *ExecError) Error() string { return e.Msg }
 
 // restrict reduces the calling thread to what a container's commands may
 // have: Docker's capability set, no_new_privs, and as many open files as
-// the hard limit allows. All of these are per thread (the rlimit is per
+// the hard limit allows, or the --ulimit values given. All of these are per thread (the rlimit is per
 // process), and a child inherits the forking thread's: Init calls this on
 // its locked main thread and forks every command from there. Init's other
 // threads keep their privileges but never fork and never run container
 // code.
-func restrict() error {
+func restrict(ulimits []spec.Ulimit) error {
 	var rl unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
 		return os.NewSyscallError("getrlimit", err)
@@ -50,6 +50,9 @@ func restrict() error {
 	rl.Cur = rl.Max
 	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
 		return os.NewSyscallError("setrlimit(RLIMIT_NOFILE)", err)
+	}
+	if err := setUlimits(ulimits); err != nil {
+		return err
 	}
 	if err := dropCaps(); err != nil {
 		return err

@@ -74,10 +74,16 @@ func Init() {
 	if s.Process.Tty {
 		console = files[0]
 	}
-	err = setupRoot(s, tree, console)
-	phase.Mark("root set up")
+	err = joinCgroups(s.CgroupTasks)
+	if err == nil && !s.HostNetwork {
+		err = loopbackUp()
+	}
 	if err == nil {
-		err = restrict()
+		err = setupRoot(s, tree, console)
+		phase.Mark("root set up")
+	}
+	if err == nil {
+		err = restrict(s.Ulimits)
 	}
 	if err != nil {
 		ctl.Send(&Message{Op: OpFailed, ID: MainID, Code: CodeSetup, Error: err.Error()})
@@ -103,6 +109,17 @@ func Init() {
 			os.Exit(code)
 		}
 	}
+}
+
+// joinCgroups moves the calling thread (Init's locked main thread) into
+// the given cgroup v1 "tasks" files; writing "0" names the writer.
+func joinCgroups(tasks []string) error {
+	for _, t := range tasks {
+		if err := os.WriteFile(t, []byte("0"), 0); err != nil {
+			return fmt.Errorf("join cgroup: %w", err)
+		}
+	}
+	return nil
 }
 
 // fork runs on the restricted main thread.

@@ -53,6 +53,15 @@ type Setup struct {
 	// copied).
 	RootTree bool         `json:"rootTree,omitempty"`
 	Process  spec.Process `json:"process"`
+	// Ulimits are set on Init itself before it forks any command, so
+	// that every command (main and exec) inherits them.
+	Ulimits []spec.Ulimit `json:"ulimits,omitempty"`
+	// CgroupTasks are cgroup v1 "tasks" files that Init's main thread
+	// joins (writes "0" to) before anything else: the thread that forks
+	// every command, apart from Init's other threads (package
+	// runtime/cgroups). Paths in the monitor's mount namespace, which
+	// Init's is a copy of until pivot_root.
+	CgroupTasks []string `json:"cgroupTasks,omitempty"`
 }
 
 // ExitCode turns a wait status into the shell's convention: the exit

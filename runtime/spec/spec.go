@@ -49,6 +49,75 @@ type Config struct {
 	AutoRemove  bool              `json:"autoRemove,omitempty"`
 	StopSignal  string            `json:"stopSignal,omitempty"`
 	Labels      map[string]string `json:"labels,omitempty"`
+	Resources   *Resources        `json:"resources,omitempty"`
+	// Networks are the bridge networks the container joins at start
+	// (NetworkMode "bridge" or a user network's name), resolved at
+	// create; empty for "none" and "host".
+	Networks []NetworkConfig `json:"networks,omitempty"`
+	// Ports are the published ports (-p, -P).
+	Ports []PortBinding `json:"ports,omitempty"`
+	// ExposedPorts are the image's EXPOSE and --expose, "80/tcp".
+	ExposedPorts []string `json:"exposedPorts,omitempty"`
+}
+
+// NetworkConfig is one network a container joins: its name and the
+// bridge and subnet it was made with (package network).
+type NetworkConfig struct {
+	Name    string   `json:"name"`
+	ID      string   `json:"id"`
+	Bridge  string   `json:"bridge"`
+	Subnet  string   `json:"subnet"`
+	Aliases []string `json:"aliases,omitempty"`
+}
+
+// PortBinding publishes a container port on the host: HostPort 0 is a
+// free port chosen at start; the one chosen is in the state's endpoint.
+type PortBinding struct {
+	HostIP        string `json:"hostIp,omitempty"`
+	HostPort      int    `json:"hostPort"`
+	ContainerPort int    `json:"containerPort"`
+	Proto         string `json:"proto"` // tcp or udp
+}
+
+// Endpoint is a running container's attachment to one network.
+type Endpoint struct {
+	Network     string        `json:"network"`
+	NetworkID   string        `json:"networkId"`
+	Bridge      string        `json:"bridge"`
+	IPAddress   string        `json:"ipAddress"`
+	IPPrefixLen int           `json:"ipPrefixLen"`
+	Gateway     string        `json:"gateway"`
+	MacAddress  string        `json:"macAddress"`
+	HostVeth    string        `json:"hostVeth"`
+	Iface       string        `json:"iface,omitempty"` // inside: eth0, eth1, …
+	Aliases     []string      `json:"aliases,omitempty"`
+	Ports       []PortBinding `json:"ports,omitempty"` // as bound: host ports chosen
+}
+
+// Resources are a container's limits, as Docker's HostConfig has them.
+// Zero means unset (no limit) everywhere; MemorySwap -1 is unlimited swap.
+// Everything but Ulimits is enforced through a cgroup (package
+// runtime/cgroups); Ulimits are rlimits that init sets on itself before
+// forking commands.
+type Resources struct {
+	Memory     int64    `json:"memory,omitempty"`     // bytes
+	MemorySwap int64    `json:"memorySwap,omitempty"` // bytes, memory plus swap; -1 unlimited
+	NanoCPUs   int64    `json:"nanoCpus,omitempty"`   // CPUs × 1e9 (--cpus)
+	CPUShares  int64    `json:"cpuShares,omitempty"`  // relative weight, 1024 = default
+	PidsLimit  int64    `json:"pidsLimit,omitempty"`  // tasks; 0 unset
+	Ulimits    []Ulimit `json:"ulimits,omitempty"`
+}
+
+// NeedsCgroup reports whether r asks for anything a cgroup enforces.
+func (r *Resources) NeedsCgroup() bool {
+	return r != nil && (r.Memory != 0 || r.MemorySwap != 0 || r.NanoCPUs != 0 || r.CPUShares != 0 || r.PidsLimit != 0)
+}
+
+// Ulimit is one --ulimit: an rlimit by Docker's name (nofile, nproc, …).
+type Ulimit struct {
+	Name string `json:"name"`
+	Soft int64  `json:"soft"`
+	Hard int64  `json:"hard"`
 }
 
 // Process is one command to run inside a container: the container's main
@@ -90,4 +159,7 @@ type State struct {
 	StartedAt  time.Time `json:"startedAt,omitzero"`
 	FinishedAt time.Time `json:"finishedAt,omitzero"`
 	OOMKilled  bool      `json:"oomKilled,omitempty"`
+	// Endpoints are the running container's network attachments,
+	// written at start and cleared at exit.
+	Endpoints []Endpoint `json:"endpoints,omitempty"`
 }
