@@ -55,8 +55,8 @@ cd "$D"
 export STRATA_ROOT="$D/home/store" HOME="$D/home"
 ./strata import busybox.tar busybox >/dev/null
 ./strata build -q -t built ctx >/dev/null
-./strata run --rm built
-./strata run --rm built stat -c %u:%g /ran
+./strata run --rm --network none built
+./strata run --rm --network none built stat -c %u:%g /ran
 ./strata build ctx | grep -c 'Using cache'
 ./strata ps -a -q | wc -l
 `
