@@ -79,33 +79,17 @@ func (a *app) runBenchRun(ctx context.Context, o benchRunOptions, ref string, cm
 	if err != nil {
 		return err
 	}
-	holder := fmt.Sprintf("bench-%d", os.Getpid())
-	if err := s.Hold(holder, img.ID); err != nil {
-		return err
-	}
-	defer s.Release(holder)
-	merged, err := s.ImageIndex(ctx, img)
+	env, err := a.benchSetup(ctx, s, img, o.scratch, o.quiet)
 	if err != nil {
 		return err
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	scratch := o.scratch
-	if scratch == "" {
-		scratch = filepath.Join(s.Root(), "tmp")
-	}
-	logw := a.err
-	if o.quiet {
-		logw = io.Discard
-	}
+	defer env.release()
 	res, err := runbench.Run(ctx, runbench.Options{
-		Image: ref, Merged: merged, Objects: s,
-		Strata:   []string{self, "--root", s.Root()},
+		Image: ref, Merged: env.merged, Objects: s,
+		Strata:   env.strata,
 		Command:  cmd,
 		Runtimes: o.runtimes, Reps: o.reps, Parallel: o.parallel,
-		Scratch: scratch, Log: logw,
+		Scratch: env.scratch, Log: env.log,
 	})
 	if err != nil {
 		return err
@@ -242,17 +226,11 @@ func (a *app) runBenchFs(ctx context.Context, o benchFsOptions, ref string) erro
 	} else if img, err = s.ResolveImage(ctx, ref); err != nil {
 		return err
 	}
-	// The image must outlive the run, whatever else prunes meanwhile.
-	holder := fmt.Sprintf("bench-%d", os.Getpid())
-	if err := s.Hold(holder, img.ID); err != nil {
-		return err
-	}
-	defer s.Release(holder)
-
-	merged, err := s.ImageIndex(ctx, img)
+	env, err := a.benchSetup(ctx, s, img, o.scratch, o.quiet)
 	if err != nil {
 		return err
 	}
+	defer env.release()
 	var lowers []*index.Index
 	for _, l := range img.Layers {
 		x, err := s.LayerIndex(l.DiffID)
@@ -261,19 +239,11 @@ func (a *app) runBenchFs(ctx context.Context, o benchFsOptions, ref string) erro
 		}
 		lowers = append(lowers, x)
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	scratch := o.scratch
-	if scratch == "" {
-		scratch = filepath.Join(s.Root(), "tmp")
-	}
 	res, err := fsbench.Run(ctx, fsbench.Options{
-		Image: img.ID.String(), Merged: merged, Layers: lowers, Objects: s,
-		Strata:     []string{self, "--root", s.Root()},
+		Image: img.ID.String(), Merged: env.merged, Layers: lowers, Objects: s,
+		Strata:     env.strata,
 		Contenders: o.fs, Workloads: o.workloads, Reps: o.reps,
-		Scratch: scratch, Log: logw,
+		Scratch: env.scratch, Log: logw,
 	})
 	if err != nil {
 		return err
@@ -318,4 +288,41 @@ func (a *app) reportBenchFs(o benchFsOptions, res *fsbench.Result) error {
 	}
 	fmt.Fprintln(a.out)
 	return fsbench.WriteComparison(a.out, old, res)
+}
+
+// benchEnv is what both benchmarks need of an image and of this strata.
+type benchEnv struct {
+	merged  *index.Index
+	strata  []string // this binary on this store
+	scratch string
+	log     io.Writer
+	release func()
+}
+
+// benchSetup holds img for the run (whatever else prunes meanwhile),
+// loads its merged index and finds this binary; release lets the image go.
+func (a *app) benchSetup(ctx context.Context, s *layers.Store, img *layers.Image, scratch string, quiet bool) (*benchEnv, error) {
+	holder := fmt.Sprintf("bench-%d", os.Getpid())
+	if err := s.Hold(holder, img.ID); err != nil {
+		return nil, err
+	}
+	env := &benchEnv{release: func() { s.Release(holder) }, scratch: scratch, log: a.err}
+	var err error
+	if env.merged, err = s.ImageIndex(ctx, img); err != nil {
+		env.release()
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		env.release()
+		return nil, err
+	}
+	env.strata = []string{self, "--root", s.Root()}
+	if env.scratch == "" {
+		env.scratch = filepath.Join(s.Root(), "tmp")
+	}
+	if quiet {
+		env.log = io.Discard
+	}
+	return env, nil
 }

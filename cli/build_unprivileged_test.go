@@ -11,40 +11,7 @@ import (
 // in a rootless container on FUSE, its upper layer mapped back to the
 // container's owners, COPY straight into a layer, the cache on a rebuild.
 func TestUnprivilegedBuild(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to become an ordinary user")
-	}
-	if _, err := exec.LookPath("su"); err != nil {
-		t.Skip("needs su")
-	}
-	busybox := busyboxTar(t)
-	if busybox == "" {
-		t.Skip("needs Debian's busybox-static")
-	}
-	st, err := os.Stat("/dev/fuse")
-	if err != nil {
-		t.Skipf("no /dev/fuse: %v", err)
-	}
-	if mode := st.Mode().Perm(); mode&0o006 != 0o006 {
-		if err := os.Chmod("/dev/fuse", 0o666); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.Chmod("/dev/fuse", mode) })
-	}
-	dir, err := os.MkdirTemp("", "strata-unprivileged-build-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		exec.Command("pkill", "-u", "nobody", "-f", filepath.Join(dir, "strata")).Run()
-		os.RemoveAll(dir)
-	})
-	os.Chmod(dir, 0o755)
-	copyFile(t, os.Args[0], filepath.Join(dir, "strata"), 0o755)
-	copyFile(t, busybox, filepath.Join(dir, "busybox.tar"), 0o644)
-	home := filepath.Join(dir, "home")
-	os.Mkdir(home, 0o755)
-	os.Chown(home, 65534, 65534)
+	dir := nobodyDir(t)
 	ctx := filepath.Join(dir, "ctx")
 	os.Mkdir(ctx, 0o755)
 	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM busybox\nRUN echo ran > /ran\nCOPY f.txt /f.txt\nCMD [\"cat\", \"/ran\", \"/f.txt\"]\n"), 0o644)
