@@ -9,6 +9,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/strata-engine/strata/layers/holds"
 	"github.com/strata-engine/strata/layers/reference"
 	"golang.org/x/sys/unix"
 )
@@ -165,20 +166,10 @@ func (s *Store) Release(holder string) error {
 	if !validHolder(holder) {
 		return fmt.Errorf("release: %w: holder %q", ErrInvalid, holder)
 	}
-	unlock, err := s.lock("index.lock", unix.LOCK_EX)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if err := os.Remove(s.path("holds", holder)); err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	return nil
+	return holds.Release(s.root, holder)
 }
 
-func validHolder(h string) bool {
-	return h != "" && h != "." && h != ".." && !strings.ContainsAny(h, "/\x00")
-}
+func validHolder(h string) bool { return holds.Valid(h) }
 
 // Holds returns every hold: holder → image id.
 func (s *Store) Holds() (map[string]digest.Digest, error) {

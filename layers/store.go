@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/strata-engine/strata/layers/holds"
 	"golang.org/x/sys/unix"
 )
 
@@ -102,21 +103,7 @@ func (s *Store) init() error {
 // lock takes an flock on the named lock file of the root; how is
 // unix.LOCK_SH or unix.LOCK_EX. The returned function releases it.
 func (s *Store) lock(name string, how int) (func(), error) {
-	f, err := os.OpenFile(s.path(name), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", name, err)
-	}
-	for {
-		err = unix.Flock(int(f.Fd()), how)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, &os.PathError{Op: "flock", Path: f.Name(), Err: err}
-	}
-	return func() { f.Close() }, nil
+	return holds.Lock(s.root, name, how)
 }
 
 // writeFileAtomic replaces the file at path with data: temp file in tmp/,

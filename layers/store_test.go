@@ -484,6 +484,42 @@ func TestFlattenedImageIndex(t *testing.T) {
 		t.Errorf("hard link lost in flattening")
 	}
 	_ = index.NoLink
+
+	// By image id, as a container's monitor gets it: the same file,
+	// rebuilt when it has gone.
+	for range 2 {
+		path, err := s.ImageIndexFile(ctx, img.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := index.Load(path)
+		if err != nil || !bytes.Equal(x.Bytes(), flat.Bytes()) {
+			t.Fatalf("index file %s: %v, or differs from ImageIndex's", path, err)
+		}
+		os.Remove(path)
+	}
+	for _, bad := range []digest.Digest{digest.Digest("sha256:" + strings.Repeat("0", 64)), "nonsense", img.Manifest.Layers[0].Digest} {
+		if _, err := s.ImageIndexFile(ctx, bad); err == nil {
+			t.Errorf("ImageIndexFile(%s): no error", bad)
+		}
+	}
+	// An image without layers has the empty index.
+	tx, err = s.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty, err := tx.CreateImage(ctx, ocispec.Image{}, nil, []string{"no-layers"})
+	tx.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err := s.ImageIndexFile(ctx, empty.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x, err := index.Load(path); err != nil || x.Walk(func(uint32, string) error { return nil }) != nil {
+		t.Errorf("empty image's index %s: %v", path, err)
+	}
 }
 
 func TestConcurrentImportsAndGC(t *testing.T) {
