@@ -95,8 +95,9 @@
 // unlink of a lower file whose node is known asks no layer. Requests are
 // up to 1 MiB. With Options.Passthrough and a privileged server (probed
 // at mount on a throwaway file), the kernel reads and writes upper files
-// itself; lower files never use it, and a node keeps all its opens in one
-// I/O mode (see file_linux.go). Locks are left to the kernel, local to
+// itself, and reads lower files that execve(2) opens straight from their
+// objects; other opens of lower files are cached opens, and a node keeps
+// all its opens in one I/O mode (see file_linux.go). Locks are left to the kernel, local to
 // the mount.
 //
 // # Lock order

@@ -18,11 +18,18 @@ import (
 //
 // FUSE passthrough hands reads and writes to the kernel, which then holds
 // the inode in one I/O mode: while any open of an inode is passthrough,
-// every open must be, and the other way round, or open fails with EIO.
-// Only upper files are ever passthrough (the kernel opens the backing file
-// anew with the caller's flags, so a lower object must never be one), so a
+// every open must be, with the same backing file (go-fuse registers one
+// per inode and reuses it), and the other way round, or open fails. A
 // node keeps count of its handles of each kind and picks the kind already
-// in use.
+// in use. Upper files are passthrough whenever they can be. A lower file
+// (or the object of a metadata-only copy) is passthrough only for
+// execve(2) and for opens that join one: the kernel opens the backing file
+// with the open's own flags, so a lower object must never back a write,
+// and a write open of a file with a lower passthrough open fails with
+// ETXTBSY, as writing a running program does anyway. Executables are what
+// a new container reads first and most (every page of every program it
+// starts), and a new mount's page cache is cold: through the object's
+// own page cache, they start as fast as from a local disk.
 type handle struct {
 	n *node
 
@@ -83,20 +90,37 @@ func isWrite(flags uint32) bool {
 	return flags&unix.O_ACCMODE != unix.O_RDONLY || flags&unix.O_TRUNC != 0
 }
 
+// fmodeExec is __FMODE_EXEC, which the kernel sets in the flags of the
+// open that execve(2) makes.
+const fmodeExec = 0x20
+
 // newHandle registers an open of n on fd and returns it with the FOPEN
-// flags for the kernel.
-func (n *node) newHandle(fd int, upper bool, flags uint32) (fusefs.FileHandle, uint32) {
+// flags for the kernel. It fails with ETXTBSY, closing fd, for an upper
+// open while a lower file is open in passthrough mode.
+func (n *node) newHandle(fd int, upper bool, flags uint32) (fusefs.FileHandle, uint32, syscall.Errno) {
 	h := &handle{n: n, fdv: fd, upper: upper}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	inPT, inCached := 0, 0
+	inPT, inCached, lowerPT := 0, 0, 0
 	for _, o := range n.handles {
-		if o.pt {
+		switch {
+		case o.pt && !o.upper:
+			lowerPT++
 			inPT++
-		} else {
+		case o.pt:
+			inPT++
+		default:
 			inCached++
 		}
 	}
+	if upper && lowerPT > 0 {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+		return nil, 0, syscall.ETXTBSY
+	}
+	pt := fd >= 0 && inCached == 0 && n.u.passthrough.Load() &&
+		(upper || flags&fmodeExec != 0 || inPT > 0)
 	n.handles = append(n.handles, h)
 	// No FLUSH on close, for writers too: Flush has nothing to do (data
 	// goes to the upper file as it is written, and close(2) of a local
@@ -104,15 +128,31 @@ func (n *node) newHandle(fd int, upper bool, flags uint32) (fusefs.FileHandle, u
 	// release on close is FLUSH's other use, are the kernel's own here
 	// (the mount does not take CAP_POSIX_LOCKS). A shell redirection
 	// closes twice: that was two round trips per file written.
-	if upper && fd >= 0 && n.u.passthrough.Load() && inCached == 0 {
+	if pt {
 		h.pt = true
-		return ptHandle{h}, fuse.FOPEN_NOFLUSH
+		if !upper {
+			n.u.lowerPT.Add(1)
+		}
+		return ptHandle{h}, fuse.FOPEN_NOFLUSH, 0
 	}
 	fl := uint32(fuse.FOPEN_NOFLUSH)
 	if !upper {
 		fl |= fuse.FOPEN_KEEP_CACHE // lower content never changes
 	}
-	return h, fl
+	return h, fl, 0
+}
+
+// lowerPassthrough reports whether a lower file of n is open in
+// passthrough mode.
+func (n *node) lowerPassthrough() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, h := range n.handles {
+		if h.pt && !h.upper {
+			return true
+		}
+	}
+	return false
 }
 
 func (n *node) Open(ctx context.Context, flags uint32) (fusefs.FileHandle, uint32, syscall.Errno) {
@@ -120,6 +160,11 @@ func (n *node) Open(ctx context.Context, flags uint32) (fusefs.FileHandle, uint3
 	if isWrite(flags) {
 		if u.readOnly() {
 			return nil, 0, syscall.EROFS
+		}
+		if n.lowerPassthrough() {
+			// Checked again, atomically, by newHandle; this spares
+			// the copy-up.
+			return nil, 0, syscall.ETXTBSY
 		}
 		trunc := flags&unix.O_TRUNC != 0
 		if errno := n.copyUp(!trunc); errno != 0 {
@@ -143,15 +188,13 @@ func (n *node) Open(ctx context.Context, flags uint32) (fusefs.FileHandle, uint3
 			}
 			n.mu.Unlock()
 		}
-		h, fl := n.newHandle(fd, true, flags)
-		return h, fl, 0
+		return n.newHandle(fd, true, flags)
 	}
 	fd, upper, errno := n.openRead()
 	if errno != 0 {
 		return nil, 0, errno
 	}
-	h, fl := n.newHandle(fd, upper, flags)
-	return h, fl, 0
+	return n.newHandle(fd, upper, flags)
 }
 
 // openUpper opens the node's upper file.

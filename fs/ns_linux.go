@@ -178,8 +178,8 @@ func (d *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 		unix.Close(fd)
 		return nil, nil, 0, errno
 	}
-	h, fl := ch.Operations().(*node).newHandle(fd, true, flags)
-	return ch, h, fl, 0
+	h, fl, errno := ch.Operations().(*node).newHandle(fd, true, flags)
+	return ch, h, fl, errno
 }
 
 func (d *node) Tmpfile(ctx context.Context, flags uint32, mode uint32, out *fuse.EntryOut) (*fusefs.Inode, fusefs.FileHandle, uint32, syscall.Errno) {
@@ -212,8 +212,8 @@ func (d *node) Tmpfile(ctx context.Context, flags uint32, mode uint32, out *fuse
 	fillAttr(&a, &out.Attr)
 	out.SetEntryTimeout(u.upperTTL)
 	out.SetAttrTimeout(u.upperTTL)
-	h, fl := ch.Operations().(*node).newHandle(fd, true, flags)
-	return ch, h, fl, 0
+	h, fl, errno := ch.Operations().(*node).newHandle(fd, true, flags)
+	return ch, h, fl, errno
 }
 
 func (d *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {

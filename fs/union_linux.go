@@ -33,6 +33,9 @@ type union struct {
 	umask    uint32
 
 	passthrough atomic.Bool // registering backing files works
+	// lowerPT counts opens of lower files in passthrough mode (execve's),
+	// for the test that they happen.
+	lowerPT atomic.Int64
 
 	lowerTTL time.Duration
 	upperTTL time.Duration
