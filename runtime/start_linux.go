@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/opencontainers/go-digest"
 	"github.com/strata-engine/strata/runtime/monitor"
 	"github.com/strata-engine/strata/runtime/phase"
 	"github.com/strata-engine/strata/runtime/sandbox"
@@ -60,7 +61,20 @@ func (r *Runtime) launch(ctx context.Context, c *Container, attach *os.File) err
 		return err
 	}
 	defer logFile.Close()
-	args := monitor.Args{StoreRoot: r.root, ID: c.Config.ID, Attach: attach != nil}.Encode()
+	a := monitor.Args{StoreRoot: r.root, ID: c.Config.ID, Attach: attach != nil, Build: spec.Build()}
+	if c.Config.RootfsDir == "" {
+		if r.store == nil {
+			theirs.Close()
+			return errors.New("no image store to start the container from")
+		}
+		if a.Index, err = r.store.ImageIndexFile(ctx, digest.Digest(c.Config.ImageID)); err != nil {
+			theirs.Close()
+			return err
+		}
+		a.Objects = r.store.ObjectsDir()
+		phase.Mark("image index ready")
+	}
+	args := a.Encode()
 	extra := []*os.File{theirs}
 	if attach != nil {
 		extra = append(extra, attach)
@@ -178,25 +192,6 @@ func rootless(cmd *exec.Cmd) (func(pid int) error, error) {
 		_, err := w.Write([]byte{1})
 		return err
 	}, nil
-}
-
-// usernsStage runs in the fresh user namespace, unmapped and without
-// capabilities, until the parent has written the id maps; executing
-// ourselves again then makes us root of the namespace with every
-// capability in it, and we continue as the monitor.
-func usernsStage() {
-	// The descriptor we wait on follows the monitor's.
-	a, _ := monitor.ParseArgs(os.Args[1:])
-	usernsRelease := monitor.ReadyFd + a.Fds()
-	var b [1]byte
-	if n, _ := unix.Read(usernsRelease, b[:]); n != 1 {
-		os.Exit(125)
-	}
-	unix.Close(usernsRelease)
-	env := append(os.Environ(), spec.EntryEnv+"="+spec.EntryMonitor)
-	err := unix.Exec("/proc/self/exe", append([]string{"strata-monitor"}, os.Args[1:]...), env)
-	fmt.Fprintf(os.Stderr, "re-exec monitor in user namespace: %v\n", err)
-	os.Exit(125)
 }
 
 // subIDs returns the first subordinate id range of uid in file.

@@ -100,3 +100,31 @@ func TestImportRules(t *testing.T) {
 		})
 	}
 }
+
+// TestRuntimeBinaryDeps keeps strata-runtime small: a container start runs
+// it twice (monitor, init), and every package linked in adds start-up
+// time (package init, page faults). It links the runtime, the filesystem
+// and the layer index, never the store, the registry, the builder, the
+// CLI or their heavy dependencies.
+func TestRuntimeBinaryDeps(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", module+"/cmd/strata-runtime").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 10 {
+		t.Fatalf("go list -deps found %d packages", len(deps))
+	}
+	for _, d := range deps {
+		banned := d == module+"/layers" || under(d, "layers/reference") || under(d, "layers/archive") ||
+			under(d, "layers/tarball") || under(d, "registry") || under(d, "build") || under(d, "cli") ||
+			under(d, "dedup") || under(d, "fsbench") || under(d, "runbench") || under(d, "chart")
+		for _, p := range []string{"github.com/distribution/", "github.com/spf13/", "github.com/google/go-containerregistry",
+			"github.com/moby/buildkit", "github.com/klauspost/", "google.golang.org/protobuf", "net/http"} {
+			banned = banned || strings.HasPrefix(d, p)
+		}
+		if banned {
+			t.Errorf("strata-runtime links %s", d)
+		}
+	}
+}

@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/strata-engine/strata/layers"
+	"github.com/strata-engine/strata/layers/holds"
 	"github.com/strata-engine/strata/network"
 	"github.com/strata-engine/strata/runtime/cgroups"
 	"github.com/strata-engine/strata/runtime/phase"
@@ -49,6 +49,14 @@ type Args struct {
 	StoreRoot string
 	ID        string
 	Attach    bool // AttachFd is open
+	// Index is the image's flattened index file and Objects the store's
+	// object directory (layers.Store.ImageIndexFile, ObjectsDir), for a
+	// container with an image root; empty for a directory root. The
+	// starter prepares them so that the monitor needs no store code.
+	Index, Objects string
+	// Build is the starter's build (spec.Build): a strata-runtime from
+	// another build refuses to run rather than misread the container.
+	Build string
 }
 
 // Encode returns the command line for a.
@@ -57,15 +65,16 @@ func (a Args) Encode() []string {
 	if a.Attach {
 		h = "1"
 	}
-	return []string{a.StoreRoot, a.ID, h}
+	return []string{a.StoreRoot, a.ID, h, a.Index, a.Objects, a.Build}
 }
 
 // ParseArgs reads a command line made by Encode.
 func ParseArgs(args []string) (Args, bool) {
-	if len(args) != 3 {
+	if len(args) != 6 {
 		return Args{}, false
 	}
-	return Args{StoreRoot: args[0], ID: args[1], Attach: args[2] == "1"}, true
+	return Args{StoreRoot: args[0], ID: args[1], Attach: args[2] == "1",
+		Index: args[3], Objects: args[4], Build: args[5]}, true
 }
 
 // Fds is the number of descriptors from ReadyFd on that the monitor takes.
@@ -80,6 +89,7 @@ func (a Args) Fds() int {
 type monitor struct {
 	dir   string
 	store string
+	args  Args
 	cfg   spec.Config
 	io    *stdio
 	log   *logWriter
@@ -113,7 +123,13 @@ func Main(args []string) {
 	unix.CloseOnExec(AttachFd) // if open: init must not inherit it
 	a, ok := ParseArgs(args)
 	if !ok {
-		ready.Send(&sandbox.Message{Op: sandbox.OpFailed, Code: sandbox.CodeSetup, Error: "monitor: bad arguments"})
+		ready.Send(&sandbox.Message{Op: sandbox.OpFailed, Code: sandbox.CodeSetup, Error: "monitor: bad arguments (is strata-runtime from the same build as strata?)"})
+		os.Exit(2)
+	}
+	if a.Build != spec.Build() {
+		exe, _ := os.Executable()
+		ready.Send(&sandbox.Message{Op: sandbox.OpFailed, Code: sandbox.CodeSetup,
+			Error: fmt.Sprintf("%s is from build %q, strata from build %q: install both from the same build", exe, spec.Build(), a.Build)})
 		os.Exit(2)
 	}
 	// Starting a container allocates a few MiB at once (go-fuse's
@@ -146,7 +162,7 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 		return 0, errors.New("container is already running")
 	}
 	defer lock.Close()
-	m := &monitor{dir: dir, store: a.StoreRoot, subs: map[*proto.Conn]*proto.Request{}, waiting: map[*proto.Conn]bool{},
+	m := &monitor{dir: dir, store: a.StoreRoot, args: a, subs: map[*proto.Conn]*proto.Request{}, waiting: map[*proto.Conn]bool{},
 		waiters: map[int]chan *sandbox.Message{}, nextID: 1, exited: make(chan struct{})}
 	if err := spec.ReadJSON(filepath.Join(dir, spec.ConfigFile), &m.cfg); err != nil {
 		return 0, err
@@ -437,7 +453,7 @@ func (m *monitor) rootfs() Rootfs {
 		return dirRootfs{dir: m.cfg.RootfsDir}
 	}
 	return unionRootfs{
-		storeRoot: m.store, imageID: m.cfg.ImageID,
+		index: m.args.Index, objects: m.args.Objects,
 		target: filepath.Join(m.dir, spec.RootfsDir),
 		upper:  filepath.Join(m.dir, spec.UpperDir), work: filepath.Join(m.dir, spec.WorkDir),
 	}
@@ -624,8 +640,8 @@ func (m *monitor) autoRemove(unmount func() error) {
 	}
 	phase.Mark("unmounted")
 	if m.cfg.ImageID != "" {
-		if st, err := layers.Open(m.store); err == nil {
-			st.Release(m.cfg.ID)
+		if err := holds.Release(m.store, m.cfg.ID); err != nil {
+			logf("release image: %v", err)
 		}
 	}
 	// Rename first, so that the container disappears at once: removing

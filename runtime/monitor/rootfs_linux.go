@@ -2,12 +2,12 @@ package monitor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
-	"github.com/opencontainers/go-digest"
 	"github.com/strata-engine/strata/fs"
-	"github.com/strata-engine/strata/layers"
+	"github.com/strata-engine/strata/layers/index"
 	"github.com/strata-engine/strata/runtime/phase"
 	"golang.org/x/sys/unix"
 )
@@ -30,30 +30,26 @@ func (d dirRootfs) Mount(context.Context) (string, func() error, error) {
 // unionRootfs is the FUSE union of an image's flattened index and the
 // container's upper directory, served by this process.
 type unionRootfs struct {
-	storeRoot, imageID  string
+	index, objects      string // the image's flattened index file; the store's objects
 	target, upper, work string
 }
 
 func (u unionRootfs) Mount(ctx context.Context) (string, func() error, error) {
-	st, err := layers.Open(u.storeRoot)
-	if err != nil {
-		return "", nil, err
+	if u.index == "" {
+		return "", nil, errors.New("no image index given to the monitor")
 	}
-	img, err := st.ResolveImage(ctx, digest.Digest(u.imageID).Encoded())
+	idx, err := index.Load(u.index)
 	if err != nil {
-		return "", nil, fmt.Errorf("image %s: %w", u.imageID, err)
-	}
-	phase.Mark("image resolved")
-	idx, err := st.ImageIndex(ctx, img)
-	if err != nil {
-		return "", nil, err
+		return "", nil, fmt.Errorf("image index: %w", err)
 	}
 	phase.Mark("image index loaded")
 	srv, err := fs.Mount(ctx, u.target, fs.Options{
-		Lowers:   []fs.Lower{fs.NewIndexLower(idx, st.ObjectsDir())},
+		Lowers:   []fs.Lower{fs.NewIndexLower(idx, u.objects)},
 		UpperDir: u.upper,
 		WorkDir:  u.work,
 		FsName:   "strata",
+		// Probed at mount; a server in a user namespace goes without.
+		Passthrough: true,
 	})
 	if err != nil {
 		return "", nil, fmt.Errorf("mount %s: %w", u.target, err)
