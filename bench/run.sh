@@ -40,7 +40,14 @@ c["process"]["rlimits"] = [r for r in c["process"].get("rlimits", []) if r["type
 c["linux"].pop("resources", None)
 json.dump(c, open(p, "w"))
 EOF
-cp -a "$work/bundle" "$work/ovlbundle" && rm -rf "$work/ovlbundle/rootfs" && ln -s "$work/ovl/mnt" "$work/ovlbundle/rootfs"
+# runc wants the root as an absolute path in config.json (a symlink named
+# rootfs is refused).
+mkdir -p "$work/ovlbundle"
+python3 - "$work/bundle/config.json" "$work/ovlbundle/config.json" "$work/ovl/mnt" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1])); c["root"]["path"] = sys.argv[3]
+json.dump(c, open(sys.argv[2], "w"))
+EOF
 
 now() { date +%s%N; }
 declare -A times
@@ -53,10 +60,13 @@ run() { # name, command...
   t1=$(now)
   times[$name]+="$(( (t1 - t0) / 1000 )) "
 }
+# set -e does not reach into a function called from ||: every step checks.
 runc_ovl() {
-  fuse-overlayfs -o "lowerdir=$work/bundle/rootfs,upperdir=$work/ovl/upper,workdir=$work/ovl/work" "$work/ovl/mnt"
-  runc run --bundle "$work/ovlbundle" "ovl-$n"
-  fusermount3 -u "$work/ovl/mnt"
+  fuse-overlayfs -o "lowerdir=$work/bundle/rootfs,upperdir=$work/ovl/upper,workdir=$work/ovl/work" "$work/ovl/mnt" || return 1
+  local rc=0
+  runc run --bundle "$work/ovlbundle" "ovl-$n" || rc=1
+  fusermount3 -u "$work/ovl/mnt" || rc=1
+  return $rc
 }
 contenders=("strata run --rm" "runc run" "crun run")
 command -v fuse-overlayfs >/dev/null && contenders+=("runc + fuse-overlayfs")
