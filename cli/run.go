@@ -155,6 +155,9 @@ func (a *app) attachTo(ctx context.Context, rt *runtime.Runtime, id string, s at
 	}
 	// A terminal merges the streams: all of it is output.
 	opts.Stderr = a.out
+	if rows, cols, ok := a.terminalSize(); ok {
+		opts.Size = &runtime.TermSize{Rows: rows, Cols: cols}
+	}
 	if s.stdin {
 		restore, err := a.rawInput()
 		if err != nil {

@@ -228,3 +228,27 @@ func TestExecTerminal(t *testing.T) {
 		t.Errorf("got exit status %d, want 5", code)
 	}
 }
+
+// TestTerminalFromStart checks the terminal a command gets before any
+// resize could reach it: the local terminal's size from its first
+// instruction, and a pty of the container's own devpts, /dev/pts/0 (not
+// the host's, nor /dev/console), for run and for exec alike.
+func TestTerminalFromStart(t *testing.T) {
+	root := ptyStore(t)
+	s := startPTY(t, root, "run", "-it", "--rm", "busybox", "sh", "-c", "stty size; tty; ls /dev/pts")
+	s.expect("30 100")
+	s.expect("/dev/pts/0")
+	s.expect("0")
+	s.expect("ptmx")
+	if code := s.wait(); code != 0 {
+		t.Errorf("run: exit status %d", code)
+	}
+	runStrata(t, root, "run", "-d", "--name", "first", "busybox", "sleep", "600")
+	t.Cleanup(func() { runStrata(t, root, "rm", "-f", "first") })
+	e := startPTY(t, root, "exec", "-it", "first", "sh", "-c", "stty size; tty")
+	e.expect("30 100")
+	e.expect("/dev/pts/0")
+	if code := e.wait(); code != 0 {
+		t.Errorf("exec: exit status %d", code)
+	}
+}

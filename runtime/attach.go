@@ -29,6 +29,10 @@ type AttachOptions struct {
 	// CloseStdin gives the container EOF when Stdin ends (docker run -i);
 	// otherwise the container's input stays open for a later attach.
 	CloseStdin bool
+	// Size is the client's terminal size, for a container with a
+	// terminal: Run makes the container's terminal that size before its
+	// command starts (later changes go through Resize).
+	Size *TermSize
 }
 
 // Attach streams a running container's stdio until it exits, returning
@@ -79,7 +83,11 @@ func (r *Runtime) Run(ctx context.Context, ref string, opts AttachOptions) (exit
 }
 
 func attachRequest(opts AttachOptions) *proto.Request {
-	return &proto.Request{Op: proto.OpAttach, Stdin: opts.Stdin != nil, Stdout: true, Stderr: true}
+	req := &proto.Request{Op: proto.OpAttach, Stdin: opts.Stdin != nil, Stdout: true, Stderr: true}
+	if opts.Size != nil {
+		req.Size = &proto.Size{Rows: opts.Size.Rows, Cols: opts.Size.Cols}
+	}
+	return req
 }
 
 func (r *Runtime) attach(ctx context.Context, id string, opts AttachOptions) (int, bool, error) {

@@ -53,6 +53,23 @@ func (r *Runtime) Exec(ctx context.Context, ref string, opts ExecOptions) (exitC
 	}
 	req := &proto.Request{Op: proto.OpExec, Process: &p, Detach: opts.Detach,
 		Stdin: opts.Stdin != nil && !opts.Detach, Stdout: true, Stderr: true}
+	if opts.Tty {
+		size := opts.Size
+		if size == nil && opts.Resize != nil {
+			// The size the feed has ready (a terminal's current one)
+			// is the initial size; later ones follow the start.
+			select {
+			case sz, ok := <-opts.Resize:
+				if ok {
+					size = &sz
+				}
+			default:
+			}
+		}
+		if size != nil {
+			req.Size = &proto.Size{Rows: size.Rows, Cols: size.Cols}
+		}
+	}
 	nc, conn, err := r.dial(ctx, c.Config.ID, req)
 	if err != nil {
 		return 0, false, err

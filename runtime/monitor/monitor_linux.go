@@ -173,6 +173,15 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
 		return 0, &os.PathError{Op: "make / rslave", Path: "/", Err: err}
 	}
+	// The container's ptys come from a devpts instance of its own,
+	// mounted on /dev/pts here: /dev/ptmx opens the instance at pts/
+	// beside it, so every pty this monitor makes (the container's
+	// terminal, exec -t's) is one of the container's, numbered from 0,
+	// and init binds the instance as the container's /dev/pts. Its
+	// mount namespace is copied from ours below, instance included.
+	if err := mountPts(); err != nil {
+		return 0, err
+	}
 	phase.Mark("config read, / rslave")
 	// Init starts first, and waits for its setup: its start-up (clone
 	// into fresh namespaces, exec, the Go runtime) is the longest step
@@ -326,6 +335,14 @@ func run(ctx context.Context, a Args, ready *sandbox.Conn) (int, error) {
 					m.dropAttach()
 				}
 			}()
+			// The starter's terminal size, before the command can
+			// ask for it.
+			m.mu.Lock()
+			size := m.subs[m.pre].Size
+			m.mu.Unlock()
+			if err := m.io.resize(size); err != nil {
+				logf("terminal size: %v", err)
+			}
 		}
 	}
 	phase.Mark("stdio, log, socket ready")
@@ -655,4 +672,19 @@ func (m *monitor) autoRemove(unmount func() error) {
 	if err := os.RemoveAll(gone); err != nil {
 		logf("auto-remove: %v", err)
 	}
+}
+
+// mountPts mounts a new devpts instance on /dev/pts, in the monitor's own
+// mount namespace. gid=5 is the tty group, which a user namespace may not
+// map; ptmxmode makes pts/ptmx usable.
+func mountPts() error {
+	flags := uintptr(unix.MS_NOSUID | unix.MS_NOEXEC)
+	err := unix.Mount("devpts", "/dev/pts", "devpts", flags, "newinstance,ptmxmode=0666,mode=0620,gid=5")
+	if err != nil {
+		err = unix.Mount("devpts", "/dev/pts", "devpts", flags, "newinstance,ptmxmode=0666,mode=0620")
+	}
+	if err != nil {
+		return &os.PathError{Op: "mount devpts", Path: "/dev/pts", Err: err}
+	}
+	return nil
 }

@@ -236,6 +236,10 @@ func (m *monitor) exec(c *proto.Conn, req *proto.Request) {
 		return
 	}
 	defer io.closeAll()
+	// The client's terminal size, before the command can ask for it.
+	if err := io.resize(req.Size); err != nil {
+		logf("exec terminal size: %v", err)
+	}
 	m.mu.Lock()
 	id := m.nextID
 	m.nextID++

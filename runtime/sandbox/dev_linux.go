@@ -37,15 +37,12 @@ func setupDev(root string, userNS bool, console *os.File) error {
 			return err
 		}
 	}
-	// newinstance: the container's ptys are its own, numbered from 0 and
-	// invisible to the host's devpts; ptmxmode makes pts/ptmx usable.
-	// gid=5 is the tty group, which a user namespace may not map.
-	pts := filepath.Join(dev, "pts")
-	ptsFlags := uintptr(unix.MS_NOSUID | unix.MS_NOEXEC)
-	if err := mount("devpts", pts, "devpts", ptsFlags, "newinstance,ptmxmode=0666,mode=0620,gid=5"); err != nil {
-		if err2 := mount("devpts", pts, "devpts", ptsFlags, "newinstance,ptmxmode=0666,mode=0620"); err2 != nil {
-			return err
-		}
+	// The container's devpts instance is the monitor's, mounted on
+	// /dev/pts of its namespace before ours was copied from it: the
+	// ptys the monitor makes for the container are its own, numbered
+	// from 0 and invisible to the host's devpts.
+	if err := mount("/dev/pts", filepath.Join(dev, "pts"), "", unix.MS_BIND, ""); err != nil {
+		return err
 	}
 	if err := mount("shm", filepath.Join(dev, "shm"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,size=65536k"); err != nil {
 		return err
@@ -75,10 +72,10 @@ func setupDev(root string, userNS bool, console *os.File) error {
 		if err := os.WriteFile(path, nil, 0o600); err != nil {
 			return err
 		}
-		// The terminal lives on the host's devpts, whose mount is the
-		// monitor's namespace's: binding through /proc/self/fd would
-		// name a mount of another namespace (EINVAL). Its path in our
-		// copy of that namespace names the same node.
+		// The terminal lives on the container's devpts, whose mount
+		// is the monitor's namespace's: binding through /proc/self/fd
+		// would name a mount of another namespace (EINVAL). Its path
+		// in our copy of that namespace names the same node.
 		src, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", console.Fd()))
 		if err != nil {
 			return err

@@ -157,7 +157,14 @@ func (in *initState) signals(sigs chan os.Signal) {
 // that Init holds no end of the command's terminal or pipes.
 func (in *initState) start(id int, p *spec.Process, files []*os.File) {
 	pr := &proc{id: id}
-	cmd, err := prepare(p, files)
+	stdio := files
+	if p.Tty {
+		if t := containerTTY(files[0]); t != nil {
+			defer t.Close()
+			stdio = []*os.File{t, t, t}
+		}
+	}
+	cmd, err := prepare(p, stdio)
 	if err == nil {
 		j := forkJob{cmd: cmd, pr: pr, done: make(chan error, 1)}
 		in.jobs <- j
@@ -267,4 +274,33 @@ func closeExecFrom(fd int) {
 			unix.CloseOnExec(n)
 		}
 	}
+}
+
+// containerTTY reopens a terminal the monitor made, a pty of the
+// container's devpts instance, by its path in the container: the
+// monitor's descriptor names a mount of the monitor's namespace, so
+// /proc/self/fd/0 and ttyname(3) would not find it at /dev/pts/N. It
+// returns nil when t is not such a pty (the descriptor is then used as it
+// is).
+func containerTTY(t *os.File) *os.File {
+	var st unix.Stat_t
+	if unix.Fstat(int(t.Fd()), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR {
+		return nil
+	}
+	// Unix98 pty slaves: majors 136 to 143, 256 minors each.
+	major, minor := unix.Major(st.Rdev), unix.Minor(st.Rdev)
+	if major < 136 || major > 143 {
+		return nil
+	}
+	path := fmt.Sprintf("/dev/pts/%d", (major-136)*256+minor)
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	var st2 unix.Stat_t
+	if unix.Fstat(fd, &st2) != nil || st2.Rdev != st.Rdev || st2.Dev != st.Dev || st2.Ino != st.Ino {
+		unix.Close(fd)
+		return nil
+	}
+	return os.NewFile(uintptr(fd), path)
 }
