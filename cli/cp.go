@@ -110,11 +110,17 @@ func (a *app) containerRoot(ctx context.Context, s *layers.Store, ctr *runtime.C
 		return "", nil, err
 	}
 	dir := a.containerDir(cfg.ID)
+	// Ours alone (a 0700 directory, no allow_other), and trusted: an
+	// unprivileged caller must still give the files the container's
+	// owners, which the kernel's own checks would refuse it.
+	private := false
 	srv, err := fs.Mount(ctx, mnt, fs.Options{
-		Lowers:   []fs.Lower{fs.NewIndexLower(x, s.ObjectsDir())},
-		UpperDir: filepath.Join(dir, spec.UpperDir),
-		WorkDir:  filepath.Join(dir, spec.WorkDir),
-		FsName:   "strata:" + shortID(cfg.ID),
+		Lowers:      []fs.Lower{fs.NewIndexLower(x, s.ObjectsDir())},
+		UpperDir:    filepath.Join(dir, spec.UpperDir),
+		WorkDir:     filepath.Join(dir, spec.WorkDir),
+		FsName:      "strata:" + shortID(cfg.ID),
+		AllowOther:  &private,
+		TrustCaller: true,
 	})
 	if err != nil {
 		os.Remove(mnt)

@@ -59,7 +59,8 @@ func nobodyDir(t *testing.T) string {
 }
 
 // TestUnprivileged runs the core of the Docker workflow — import, run,
-// exec, ps, stop, commit, rm — as an ordinary user (nobody), who can mount
+// exec, ps, stop, cp into the stopped container, commit, rm — as an
+// ordinary user (nobody), who can mount
 // nothing but FUSE, and only inside the user namespace strata makes. The
 // test binary stands in for strata, as in the scripts.
 func TestUnprivileged(t *testing.T) {
@@ -75,16 +76,18 @@ head -1 home/err
 ./strata exec u1 sh -c 'while [ ! -s /etc/motd ]; do sleep 0.1; done; cat /etc/motd'
 ./strata ps --format '{{.Names}} {{.Image}}'
 ./strata stop -t 1 u1
+echo from-host > home/hostfile
+./strata cp home/hostfile u1:/etc/copied
 ./strata commit u1 busybox:committed >/dev/null
 ./strata rm u1
-./strata run --rm --network none busybox:committed cat /etc/motd
+./strata run --rm --network none busybox:committed sh -c 'cat /etc/motd /etc/copied; stat -c "%u %g %a" /etc/copied'
 ./strata ps -a -q | wc -l
 `
 	cmd := exec.Command("su", "-s", "/bin/sh", "nobody", "-c", script)
 	cmd.Env = append(os.Environ(), "D="+dir)
 	out, err := cmd.CombinedOutput()
 	want := "refused 125\nstrata: resource limits unavailable: cgroups are not available to an unprivileged user (no delegated cgroup); run as root\n" +
-		"0\nwritten\n1\nchanged\nu1 busybox\nu1\nu1\nchanged\n0\n"
+		"0\nwritten\n1\nchanged\nu1 busybox\nu1\nu1\nchanged\nfrom-host\n0 0 644\n0\n"
 	if err != nil || string(out) != want {
 		t.Fatalf("as nobody: %v\ngot:\n%s\nwant:\n%s", err, out, want)
 	}

@@ -63,15 +63,19 @@ func Mount(ctx context.Context, mountpoint string, opts Options) (*Server, error
 	if logger == nil {
 		logger = log.Default()
 	}
+	var mountOpts []string
+	if !opts.TrustCaller {
+		// The kernel checks permissions against the attributes we
+		// report, as overlayfs does against the merged inode.
+		mountOpts = []string{"default_permissions"}
+	}
 	fo := &fusefs.Options{
 		MountOptions: fuse.MountOptions{
 			AllowOther: allow,
-			// The kernel checks permissions against the attributes we
-			// report, as overlayfs does against the merged inode.
-			Options:  []string{"default_permissions"},
-			FsName:   fsName,
-			Name:     "strata",
-			MaxWrite: 1 << 20,
+			Options:    mountOpts,
+			FsName:     fsName,
+			Name:       "strata",
+			MaxWrite:   1 << 20,
 			// mount(2) directly when we may, with no flags: fusermount's
 			// defaults (nosuid, nodev) would break setuid binaries and
 			// devices in containers.

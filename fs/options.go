@@ -38,6 +38,15 @@ type Options struct {
 	FsName     string
 	AllowOther *bool
 
+	// TrustCaller leaves permission checks out (no default_permissions):
+	// the kernel then passes every chown, chmod and open to the server,
+	// which does what its own privileges allow (an unprivileged server
+	// records ownership in the upper's xattrs). Only for a mount that
+	// nobody but the mounting process uses, with AllowOther off: strata
+	// cp's mount of a stopped container, which must give files the
+	// container's owners even when its caller may not chown.
+	TrustCaller bool
+
 	// Debug logs every FUSE request to Logger (log.Default() when nil).
 	// Logger also receives what handlers cannot report to the caller.
 	Debug  bool
