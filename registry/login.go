@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/docker/cli/cli/config"
@@ -79,11 +81,26 @@ func checkLogin(ctx context.Context, rt http.RoundTripper, reg name.Registry) er
 	return transport.CheckError(resp, http.StatusOK)
 }
 
+// configDir is where Docker's CLI keeps config.json: $DOCKER_CONFIG, else
+// ~/.docker. Looked up on every call: docker/cli's config.Dir caches the
+// first answer for the life of the process, which made one test's
+// $DOCKER_CONFIG every later test's.
+func configDir() string {
+	if d := os.Getenv(config.EnvOverrideConfigDir); d != "" {
+		return d
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return config.Dir()
+	}
+	return filepath.Join(home, ".docker")
+}
+
 // loadConfig reads config.json from dir ("" is $DOCKER_CONFIG or
 // ~/.docker, as Docker's CLI finds it).
 func loadConfig(dir string) (*configfile.ConfigFile, error) {
 	if dir == "" {
-		dir = config.Dir()
+		dir = configDir()
 	}
 	cf, err := config.Load(dir)
 	if err != nil {
