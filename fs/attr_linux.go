@@ -59,6 +59,12 @@ func (n *node) Setattr(ctx context.Context, f fusefs.FileHandle, in *fuse.SetAtt
 	}
 	h := asHandle(f)
 	size, hasSize := in.GetSize()
+	if hasSize && n.lowerPassthrough() {
+		// The kernel reads the object for those opens, and new read
+		// opens join them: a truncated copy would go unseen. As for a
+		// write open (file_linux.go), and as for a running program.
+		return syscall.ETXTBSY
+	}
 	if errno := n.copyUp(hasSize && size > 0); errno != 0 {
 		return errno
 	}

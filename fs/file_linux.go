@@ -25,11 +25,12 @@ import (
 // (or the object of a metadata-only copy) is passthrough only for
 // execve(2) and for opens that join one: the kernel opens the backing file
 // with the open's own flags, so a lower object must never back a write,
-// and a write open of a file with a lower passthrough open fails with
-// ETXTBSY, as writing a running program does anyway. Executables are what
-// a new container reads first and most (every page of every program it
-// starts), and a new mount's page cache is cold: through the object's
-// own page cache, they start as fast as from a local disk.
+// and a write open or a truncate of a file with a lower passthrough open
+// fails with ETXTBSY, as writing a running program does anyway.
+// Executables are what a new container reads first and most (every page
+// of every program it starts), and a new mount's page cache is cold:
+// through the object's own page cache, they start as fast as from a
+// local disk.
 type handle struct {
 	n *node
 

@@ -103,6 +103,9 @@ func TestExecPassthrough(t *testing.T) {
 		} else if !errors.Is(err, syscall.ETXTBSY) {
 			t.Fatalf("write open while a passthrough read is open: %v, want ETXTBSY", err)
 		}
+		if err := os.Truncate(path, 10); !errors.Is(err, syscall.ETXTBSY) {
+			t.Fatalf("truncate while a passthrough read is open: %v, want ETXTBSY", err)
+		}
 	}
 	reader.Close()
 
