@@ -82,9 +82,20 @@ func Mount(ctx context.Context, mountpoint string, opts Options) (*Server, error
 			DirectMount:          os.Geteuid() == 0,
 			DirectMountFlags:     syscall.MS_MGC_VAL,
 			EnableSymlinkCaching: true,
-			Debug:                opts.Debug,
-			Logger:               logger,
-			MaxBackground:        64,
+			// POSIX ACLs: the kernel enforces them (without, the
+			// permission checks saw the mode bits alone, and a user
+			// an ACL grants was refused) and caches them, so ls -l
+			// no longer asks for system.posix_acl_access per file.
+			// Listings are cached (noopendir_linux.go), so
+			// READDIRPLUS, which drops cached ACLs, is not sent
+			// again. The kernel still applies the umask itself (no
+			// FUSE_DONT_MASK: go-fuse does not hand the umask on), so
+			// a directory's default ACL gives new files the umask's
+			// mask, where a local filesystem would not.
+			EnableAcl:     true,
+			Debug:         opts.Debug,
+			Logger:        logger,
+			MaxBackground: 64,
 			// O_TRUNC in OPEN rather than a SETATTR after it: a lower
 			// file opened to be truncated is then copied up without its
 			// data.

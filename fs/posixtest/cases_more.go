@@ -285,6 +285,39 @@ func moreCases(img []Layer) []Case {
 			defer d.Close()
 			wantErr(t, "second OFD lock", unix.FcntlFlock(d.Fd(), unix.F_OFD_SETLK, &lk), unix.EAGAIN)
 		}},
+		{Name: "acl", Layers: []Layer{{
+			Dir("shared"),
+			{Path: "shared/granted", Mode: syscall.S_IFREG | 0o640, Data: "for 1000",
+				Xattrs: map[string]string{aclAccess: aclXattr(1000, 4, 4)}},
+		}}, Ids: true, Run: func(t *testing.T, m Mounted, s *Setup) {
+			d := m.Dir()
+			must(t, searchable(d))
+			granted := filepath.Join(d, "shared/granted")
+			// Access ACLs are enforced, from a lower layer...
+			asUser(t, 1000, 1000, func() { wantRead(t, granted, "for 1000") })
+			asUser(t, 1001, 1001, func() {
+				_, err := os.ReadFile(granted)
+				wantErr(t, "read without an ACL entry", err, unix.EACCES)
+			})
+			// ...and after a change: a chmod narrows the mask (group
+			// bits) and so the named user's access.
+			must(t, os.Chmod(granted, 0o600))
+			asUser(t, 1000, 1000, func() {
+				_, err := os.ReadFile(granted)
+				wantErr(t, "read with the mask cleared", err, unix.EACCES)
+			})
+			must(t, os.Chmod(granted, 0o640))
+			asUser(t, 1000, 1000, func() { wantRead(t, granted, "for 1000") })
+			// A new ACL, on an upper file, takes effect at once.
+			mine := filepath.Join(d, "shared/mine")
+			must(t, os.WriteFile(mine, []byte("for 1001"), 0o600))
+			must(t, unix.Setxattr(mine, aclAccess, []byte(aclXattr(1001, 4, 4)), 0))
+			asUser(t, 1001, 1001, func() { wantRead(t, mine, "for 1001") })
+			asUser(t, 1000, 1000, func() {
+				_, err := os.ReadFile(mine)
+				wantErr(t, "read of another user's ACL file", err, unix.EACCES)
+			})
+		}},
 		{Name: "permissions", Layers: img, Ids: true, Run: func(t *testing.T, m Mounted, s *Setup) {
 			d := m.Dir()
 			must(t, searchable(d))
@@ -326,4 +359,33 @@ func searchable(dir string) error {
 		}
 	}
 	return nil
+}
+
+// aclAccess is the extended attribute that holds a POSIX access ACL.
+const aclAccess = "system.posix_acl_access"
+
+// aclXattr encodes an access ACL in the kernel's xattr form: the owner
+// rw-, the named user uid with perm, the owning group and other nothing,
+// and mask.
+func aclXattr(uid uint32, perm, mask uint16) string {
+	const (
+		userObj, user, groupObj, maskTag, other = 0x01, 0x02, 0x04, 0x10, 0x20
+		undefined                               = 0xffffffff
+	)
+	var b bytes.Buffer
+	le := func(v uint32, n int) {
+		for i := 0; i < n; i++ {
+			b.WriteByte(byte(v >> (8 * i)))
+		}
+	}
+	le(2, 4) // POSIX_ACL_XATTR_VERSION
+	for _, e := range []struct {
+		tag, perm uint16
+		id        uint32
+	}{{userObj, 6, undefined}, {user, perm, uid}, {groupObj, 0, undefined}, {maskTag, mask, undefined}, {other, 0, undefined}} {
+		le(uint32(e.tag), 2)
+		le(uint32(e.perm), 2)
+		le(e.id, 4)
+	}
+	return b.String()
 }
