@@ -91,8 +91,10 @@ func Mount(ctx context.Context, mountpoint string, opts Options) (*Server, error
 			// again. The kernel still applies the umask itself (no
 			// FUSE_DONT_MASK: go-fuse does not hand the umask on), so
 			// a directory's default ACL gives new files the umask's
-			// mask, where a local filesystem would not.
-			EnableAcl:     true,
+			// mask, where a local filesystem would not. The kernel
+			// turns default_permissions on with ACLs, so a mount that
+			// trusts its caller goes without.
+			EnableAcl:     !opts.TrustCaller,
 			Debug:         opts.Debug,
 			Logger:        logger,
 			MaxBackground: 64,

@@ -44,7 +44,9 @@ type Options struct {
 	// records ownership in the upper's xattrs). Only for a mount that
 	// nobody but the mounting process uses, with AllowOther off: strata
 	// cp's mount of a stopped container, which must give files the
-	// container's owners even when its caller may not chown.
+	// container's owners even when its caller may not chown. Such a
+	// mount has no POSIX ACL support (the kernel would check permissions
+	// again).
 	TrustCaller bool
 
 	// Debug logs every FUSE request to Logger (log.Default() when nil).
