@@ -56,6 +56,7 @@ func TestExecPassthrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer held.Close()
 	if out, err := runVia(path+"2", "0").CombinedOutput(); err != nil {
 		t.Fatalf("exec with a read open: %v: %s", err, out)
 	}
@@ -94,6 +95,9 @@ func TestExecPassthrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Closed below; this one is for the failures in between, which
+	// would otherwise keep the mount busy and leave it behind.
+	defer reader.Close()
 	cmd.Process.Kill()
 	cmd.Wait()
 	if m.srv.Passthrough() {
