@@ -41,7 +41,9 @@
 // init has SIGKILL as its parent-death signal, so the container dies with
 // its monitor. Exec needs no setns: init, already inside, starts it.
 //
-// A start is mostly process start-up (three executions of this binary), so
+// A start is mostly process start-up (the CLI, then the monitor and init:
+// strata-runtime, or this binary again where it is not installed; see
+// RuntimeBinary and package entry), so
 // the monitor overlaps what it can: it clones init first thing, mounts the
 // union while init starts, and hands init the union as a detached mount
 // (open_tree(2), attached with move_mount(2)) since init's namespace was

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/strata-engine/strata/internal/flock"
 	"golang.org/x/sys/unix"
 )
 
@@ -25,21 +26,11 @@ const IndexLock = "index.lock"
 // missing); how is unix.LOCK_SH or unix.LOCK_EX. The returned function
 // releases it; so does the death of the process.
 func Lock(root, name string, how int) (unlock func(), err error) {
-	f, err := os.OpenFile(filepath.Join(root, name), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o644)
+	unlock, err = flock.Lock(filepath.Join(root, name), how, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", name, err)
 	}
-	for {
-		err = unix.Flock(int(f.Fd()), how)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, &os.PathError{Op: "flock", Path: f.Name(), Err: err}
-	}
-	return func() { f.Close() }, nil
+	return unlock, nil
 }
 
 // Valid reports whether h can name a hold: a single path element.

@@ -1,6 +1,7 @@
 // Package sandbox is the inside of a container: Init, the container's pid
-// 1, an entry point of the strata binary itself (re-executed by the
-// monitor with spec.EntryEnv set). It never returns to the CLI.
+// 1, an entry point of strata-runtime (or of the strata binary itself,
+// re-executed by the monitor with spec.EntryEnv set; package entry). It
+// never returns to the CLI.
 //
 //	monitor ──clone(NEWNS|NEWPID|NEWUTS|NEWIPC|NEWNET)──▶ Init (pid 1)
 //	                    control socket (fd 3, SOCK_SEQPACKET, JSON + fds)
@@ -11,7 +12,7 @@
 // commands may have (Docker's capabilities, no_new_privs, the rlimits) and
 // forks every command from that thread, so each inherits exactly that;
 // the child switches uid/gid/groups and exec's (syscall.ForkExec). Nothing
-// is re-executed inside the container: the strata binary may be
+// is re-executed inside the container: the runtime's binary may be
 // dynamically linked, and its interpreter is not in the container's root.
 //
 // Init then stays: it forwards signals to the main command (as tini),

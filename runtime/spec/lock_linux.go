@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 
+	"github.com/strata-engine/strata/internal/flock"
 	"golang.org/x/sys/unix"
 )
 
@@ -11,21 +12,7 @@ import (
 // the function that releases it. The lock dies with the process, so a
 // crashed holder never leaves it behind.
 func Lock(path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, &os.PathError{Op: "flock", Path: path, Err: err}
-	}
-	return func() { f.Close() }, nil
+	return flock.Lock(path, unix.LOCK_EX, 0o600)
 }
 
 // TryLock is Lock without waiting: ok is false when someone else holds it.

@@ -1,16 +1,17 @@
 // Package spec holds the data that the processes of a container share: what
 // to run (Config, in config.json), what happened (State, in state.json), and
-// how the re-executed binary is told which hidden entry point to run. It
-// imports nothing of the project, so the monitor, the container's init and
-// the API can all depend on it.
+// how the runtime's binary is told which hidden entry point to run. It
+// imports nothing of the project but internal/flock, so the monitor, the
+// container's init and the API can all depend on it.
 package spec
 
 import (
 	"time"
 )
 
-// EntryEnv is the environment variable that makes the strata binary run one
-// of its hidden entry points instead of the CLI. It is set only on processes
+// EntryEnv is the environment variable that makes strata-runtime, or the
+// strata binary, run one of its hidden entry points (package entry)
+// instead of the CLI. It is set only on processes
 // the runtime starts itself and never reaches a container's command.
 const EntryEnv = "_STRATA_ENTRY"
 
