@@ -97,8 +97,9 @@
 // at mount on a throwaway file), the kernel reads and writes upper files
 // itself, and reads lower files that execve(2) opens straight from their
 // objects; other opens of lower files are cached opens, and a node keeps
-// all its opens in one I/O mode (see file_linux.go). Locks are left to the kernel, local to
-// the mount.
+// all its opens in one I/O mode (see file_linux.go). POSIX ACLs are the
+// kernel's to enforce and cache (FUSE_POSIX_ACL). Locks are left to the
+// kernel, local to the mount.
 //
 // # Lock order
 //
